@@ -1,0 +1,38 @@
+/** Help texts of the command line. */
+export const USAGE: Record<string, string> = {
+  "": `tradingd: a low-latency US-equities trading daemon
+
+Usage:
+  tradingd run [--config FILE] [--no-tune] [--listen HOST:PORT]
+  tradingd check-config FILE
+  tradingd version
+  tradingd help [COMMAND]
+
+With no config, \`run\` starts the embedded default: a dry run on the synthetic feed and the
+simulated broker, HTTP on 127.0.0.1:8080.
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 78 configuration error.
+Run \`tradingd help COMMAND\` for a command's options.`,
+  run: `Usage: tradingd run [--config FILE] [--no-tune] [--listen HOST:PORT]
+
+Starts the daemon: feed, strategy and execution workers, and the HTTP endpoint
+(/healthz, /readyz, /status, /metrics).
+
+Options:
+  -c, --config FILE       YAML configuration (default: the embedded dry-run default)
+      --no-tune           do not tune the host (CPU pinning, mlockall, sysfs knobs)
+      --listen HOST:PORT  HTTP address, overriding http.listen (port 0 picks a free port)
+  -h, --help              this text
+
+SIGINT or SIGTERM stops the feed, drains the rings and exits 0; a second signal exits at once.`,
+  "check-config": `Usage: tradingd check-config FILE
+
+Validates FILE (YAML) and the strategy parameters in it, prints the effective configuration
+with secrets hidden, and exits 0; on an error prints each problem with its path and exits 78.`,
+  version: `Usage: tradingd version
+
+Prints the tradingd version and the Bun runtime it was built with.`,
+  help: `Usage: tradingd help [COMMAND]
+
+Prints the usage of tradingd or of one command.`,
+};

@@ -1,0 +1,372 @@
+/**
+ * The tradingd configuration schema: one zod schema per subsystem, composed into `Config`.
+ *
+ * Every object is strict (unknown keys are errors) and every key has a default, so an empty
+ * document parses to the embedded default: dry run, synthetic feed, simulated broker, HTTP on
+ * loopback. Units are in the field names (`_ms`, `_us`, `_per_sec`, `_bps`).
+ *
+ * Error messages are written for `daemon/config/load.ts`, which prints one line per issue as
+ * `<dotted.path>: <message>, was <value>`; a leaf's message is therefore "expected <what>" and
+ * never contains the input (the loader appends it unless the value is a secret or came from the
+ * environment).
+ *
+ * @example
+ * ```ts
+ * import { Config } from "./schema.ts";
+ * const cfg: Config = Config.parse({ mode: "paper" });
+ * ```
+ */
+import { z } from "zod";
+
+// ---------------------------------------------------------------------------------------------
+// Leaf builders. Each takes a description and attaches it to the type check and to every range
+// check, so any failure of the field reads "expected <description>".
+
+const expected = (description: string) => ({ error: `expected ${description}` });
+
+function integer(min: number, max: number, description: string) {
+  const e = expected(description);
+  return z.int(e).min(min, e).max(max, e);
+}
+
+const positiveInt = (description = "a positive integer") => integer(1, Number.MAX_SAFE_INTEGER, description);
+
+function fraction(description = "a number from 0 to 1") {
+  const e = expected(description);
+  return z.number(e).min(0, e).max(1, e);
+}
+
+function positiveNumber(description = "a number > 0") {
+  const e = expected(description);
+  return z.number(e).gt(0, e);
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, expected(`one of ${values.join(", ")}`));
+}
+
+const bool = () => z.boolean(expected("true or false"));
+
+const string = (description = "a string") => z.string(expected(description));
+
+function nonEmptyString(description: string) {
+  const e = expected(description);
+  return z.string(e).min(1, e);
+}
+
+function powerOfTwo(min: number, max: number) {
+  const e = expected(`a power of two from ${min} to ${max}`);
+  return z
+    .int(e)
+    .min(min, e)
+    .max(max, e)
+    .refine((n) => (n & (n - 1)) === 0, e);
+}
+
+function url(protocols: readonly string[], description: string) {
+  const e = expected(description);
+  return z.string(e).refine((s) => {
+    if (!URL.canParse(s)) return false;
+    return protocols.includes(new URL(s).protocol);
+  }, e);
+}
+
+/**
+ * Marks an issue raised by a rule between fields: its message stands alone, and the loader does
+ * not append the input (which zod sets to the whole object the rule ran on).
+ */
+export const RULE_ISSUE = { rule: true } as const;
+
+// ---------------------------------------------------------------------------------------------
+// HTTP listen address.
+
+const LISTEN_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
+const LISTEN_EXPECTED = "HOST:PORT (e.g. 127.0.0.1:8080)";
+
+/** Parse `HOST:PORT` (IPv6 as `[::1]:8080`); returns null when malformed or the port is out of range. */
+function tryParseListen(s: string): { host: string; port: number } | null {
+  const m = LISTEN_RE.exec(s);
+  if (m === null) return null;
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  const ipv6 = m[1];
+  if (ipv6 !== undefined && !ipv6.includes(":")) return null;
+  return { host: ipv6 ?? m[2]!, port };
+}
+
+/**
+ * Split an `http.listen` value into host and port. IPv6 hosts are returned without brackets, as
+ * `Bun.serve({ hostname })` wants them.
+ *
+ * @example
+ * ```ts
+ * parseListen("127.0.0.1:8080"); // { host: "127.0.0.1", port: 8080 }
+ * parseListen("[::1]:0");        // { host: "::1", port: 0 }
+ * ```
+ * @throws Error when `s` is not HOST:PORT with a port from 0 to 65535.
+ */
+export function parseListen(s: string): { host: string; port: number } {
+  const parsed = tryParseListen(s);
+  if (parsed === null) throw new Error(`expected ${LISTEN_EXPECTED}, was ${JSON.stringify(s)}`);
+  return parsed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets.
+
+const SECRET_KEYS = new Set(["api_key", "api_secret", "key_id", "secret_key", "token", "password"]);
+/** Keys that match a secret pattern but hold no secret (a boolean flag about tokens). */
+const NOT_SECRET_KEYS = new Set(["metrics_require_token"]);
+
+/** True when a value under this key must never be printed (logs, errors, effective config). */
+export function isSecretKey(key: PropertyKey): boolean {
+  if (typeof key !== "string" || NOT_SECRET_KEYS.has(key)) return false;
+  return SECRET_KEYS.has(key) || key.endsWith("_token");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subsystems.
+
+export const Mode = oneOf(["dry-run", "paper", "live"]);
+export type Mode = z.infer<typeof Mode>;
+
+const TICKER_RE = /^[A-Z][A-Z0-9.]{0,9}$/;
+const TICKER_EXPECTED = "a ticker: A-Z first, then up to 9 of A-Z 0-9 . (e.g. BRK.B)";
+
+export const Symbols = z
+  .array(z.string(expected(TICKER_EXPECTED)).regex(TICKER_RE, expected(TICKER_EXPECTED)), expected("a list of tickers"))
+  .min(1, expected("at least 1 symbol"))
+  .max(4096, expected("at most 4096 symbols"))
+  .superRefine((symbols, ctx) => {
+    const first = new Map<string, number>();
+    symbols.forEach((symbol, i) => {
+      const at = first.get(symbol);
+      if (at === undefined) first.set(symbol, i);
+      else ctx.addIssue({ code: "custom", path: [i], input: symbol, message: `duplicate of symbols.${at}` });
+    });
+    // Also when some tickers are malformed, so that one run reports every problem.
+  }, { when: (payload) => Array.isArray(payload.value) });
+export type Symbols = z.infer<typeof Symbols>;
+
+export const HttpConfig = z
+  .strictObject({
+    listen: z
+      .string(expected(LISTEN_EXPECTED))
+      .refine((s) => tryParseListen(s) !== null, expected(LISTEN_EXPECTED))
+      .default("127.0.0.1:8080"),
+    metrics_require_token: bool().default(false),
+  })
+  .prefault({});
+export type HttpConfig = z.infer<typeof HttpConfig>;
+
+export const LogConfig = z
+  .strictObject({
+    level: oneOf(["debug", "info", "warn", "error"]).default("info"),
+    format: oneOf(["text", "json"]).default("text"),
+  })
+  .prefault({});
+export type LogConfig = z.infer<typeof LogConfig>;
+
+export const SyntheticFeedConfig = z
+  .strictObject({
+    seed: integer(0, 0xffff_ffff, "an integer from 0 to 4294967295").default(42),
+    rate_events_per_sec: integer(1, 20_000_000, "an integer from 1 to 20000000").default(10_000),
+    batch_max: integer(1, 4096, "an integer from 1 to 4096").default(128),
+    trade_ratio: fraction().default(0.1),
+    start_price: positiveNumber().default(100),
+    volatility_bps: (() => {
+      const e = expected("a number >= 0");
+      return z.number(e).min(0, e);
+    })().default(1),
+    spread_bps: positiveNumber().default(2),
+    max_events: integer(0, Number.MAX_SAFE_INTEGER, "an integer >= 0 (0 = no limit)").default(0),
+  })
+  .prefault({});
+export type SyntheticFeedConfig = z.infer<typeof SyntheticFeedConfig>;
+
+const POLYGON_CHANNELS = ["T", "Q", "A", "AM"] as const;
+
+export const PolygonFeedConfig = z
+  .strictObject({
+    url: url(["ws:", "wss:"], "a ws:// or wss:// URL").default("wss://socket.polygon.io/stocks"),
+    api_key: string().default(""),
+    channels: z
+      .array(oneOf(POLYGON_CHANNELS), expected(`a list of ${POLYGON_CHANNELS.join(", ")}`))
+      .min(1, expected("at least 1 channel"))
+      .refine((c) => new Set(c).size === c.length, expected("each channel at most once"))
+      .prefault(["Q", "T"]),
+  })
+  .prefault({});
+export type PolygonFeedConfig = z.infer<typeof PolygonFeedConfig>;
+
+export const FeedConfig = z
+  .strictObject({
+    kind: oneOf(["synthetic", "polygon", "replay"]).default("synthetic"),
+    stale_after_ms: positiveInt().default(5000),
+    synthetic: SyntheticFeedConfig,
+    polygon: PolygonFeedConfig,
+  })
+  .prefault({});
+export type FeedConfig = z.infer<typeof FeedConfig>;
+
+const MODULE_RE = /\.(?:ts|mts|js|mjs)$/;
+
+export const StrategyConfig = z
+  .strictObject({
+    name: oneOf(["threshold", "ema-cross", "module"]).default("threshold"),
+    module: string("a path to a .ts or .js file").default(""),
+    timer_interval_ms: positiveInt().default(1000),
+    params: z.record(z.string(), z.unknown(), expected("a mapping")).prefault({}),
+  })
+  .superRefine((s, ctx) => {
+    if (s.name === "module" && s.module === "") {
+      ctx.addIssue({ code: "custom", path: ["module"], params: RULE_ISSUE, message: "required when strategy.name is module" });
+    } else if (s.name !== "module" && s.module !== "") {
+      ctx.addIssue({ code: "custom", path: ["module"], params: RULE_ISSUE, message: "must be empty unless strategy.name is module" });
+    } else if (s.module !== "" && !MODULE_RE.test(s.module)) {
+      ctx.addIssue({ code: "custom", path: ["module"], input: s.module, message: "expected a path to a .ts or .js file" });
+    }
+  })
+  .prefault({});
+export type StrategyConfig = z.infer<typeof StrategyConfig>;
+
+export const SimBrokerConfig = z
+  .strictObject({
+    latency_us: integer(0, Number.MAX_SAFE_INTEGER, "an integer >= 0").default(50),
+    fill_ratio: fraction().default(1),
+    reject_if_no_quote: bool().default(true),
+  })
+  .prefault({});
+export type SimBrokerConfig = z.infer<typeof SimBrokerConfig>;
+
+export const AlpacaBrokerConfig = z
+  .strictObject({
+    base_url: url(["http:", "https:"], "an http:// or https:// URL").default("https://paper-api.alpaca.markets"),
+    stream_url: url(["ws:", "wss:"], "a ws:// or wss:// URL").default("wss://paper-api.alpaca.markets/stream"),
+    key_id: string().default(""),
+    secret_key: string().default(""),
+    live: bool().default(false),
+  })
+  .prefault({});
+export type AlpacaBrokerConfig = z.infer<typeof AlpacaBrokerConfig>;
+
+export const BrokerConfig = z
+  .strictObject({
+    kind: oneOf(["sim", "alpaca"]).default("sim"),
+    sim: SimBrokerConfig,
+    alpaca: AlpacaBrokerConfig,
+  })
+  .prefault({});
+export type BrokerConfig = z.infer<typeof BrokerConfig>;
+
+export const RiskConfig = z
+  .strictObject({
+    max_order_qty: positiveInt().default(1000),
+    max_order_notional: positiveNumber("a positive number (USD)").default(100_000),
+    max_position_qty: positiveInt().default(5000),
+    max_open_orders: positiveInt().default(100),
+    max_orders_per_sec: positiveInt().default(50),
+  })
+  .prefault({});
+export type RiskConfig = z.infer<typeof RiskConfig>;
+
+export const RingsConfig = z
+  .strictObject({
+    market_data: z
+      .strictObject({
+        slots: powerOfTwo(64, 16_777_216).default(65_536),
+        when_full: oneOf(["drop", "wait"]).default("drop"),
+      })
+      .prefault({}),
+    // Order and execution-event rings always wait when full: dropping an order is never right.
+    orders: z.strictObject({ slots: powerOfTwo(64, 1_048_576).default(4096) }).prefault({}),
+    exec_events: z.strictObject({ slots: powerOfTwo(64, 1_048_576).default(4096) }).prefault({}),
+  })
+  .prefault({});
+export type RingsConfig = z.infer<typeof RingsConfig>;
+
+const ThreadWait = z
+  .strictObject({
+    wait: oneOf(["spin", "hybrid", "block"]).default("hybrid"),
+    spin_iterations: integer(0, 1_000_000_000, "an integer from 0 to 1000000000").default(20_000),
+  })
+  .prefault({});
+
+export const ThreadsConfig = z
+  .strictObject({
+    strategy: ThreadWait,
+    execution: ThreadWait,
+  })
+  .prefault({});
+export type ThreadsConfig = z.infer<typeof ThreadsConfig>;
+
+const cpu = () => integer(-1, 4095, "a CPU number, or -1 to leave the thread unpinned").default(-1);
+
+export const TuningConfig = z
+  .strictObject({
+    enabled: bool().default(true),
+    cpus: z
+      .strictObject({ main: cpu(), feed: cpu(), strategy: cpu(), execution: cpu() })
+      .prefault({}),
+    mlockall: bool().default(true),
+  })
+  .prefault({});
+export type TuningConfig = z.infer<typeof TuningConfig>;
+
+// ---------------------------------------------------------------------------------------------
+// The whole document.
+
+/** Threads whose CPU pinning is checked against spinning; the feed thread has no wait setting. */
+const PINNED_THREADS = ["feed", "strategy", "execution"] as const;
+
+export const Config = z
+  .strictObject({
+    mode: Mode.default("dry-run"),
+    symbols: Symbols.prefault(["AAPL", "MSFT", "SPY", "QQQ"]),
+    http: HttpConfig,
+    log: LogConfig,
+    feed: FeedConfig,
+    strategy: StrategyConfig,
+    broker: BrokerConfig,
+    risk: RiskConfig,
+    rings: RingsConfig,
+    threads: ThreadsConfig,
+    tuning: TuningConfig,
+    runtime_dir: nonEmptyString("a directory path").default("/run/tradingd"),
+    journal_path: nonEmptyString("a file path").default("./tradingd-journal.sqlite"),
+  })
+  .superRefine((cfg, ctx) => {
+    // Values are never quoted in these messages: they may have come from the environment.
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, params: RULE_ISSUE, message });
+
+    if (cfg.mode === "live" && cfg.broker.kind !== "alpaca") {
+      issue(["broker", "kind"], "must be alpaca when mode is live");
+    }
+    if (cfg.mode === "live" && !cfg.broker.alpaca.live) {
+      issue(["broker", "alpaca", "live"], "must be true when mode is live");
+    }
+    if (cfg.mode !== "live" && cfg.broker.alpaca.live) {
+      issue(["broker", "alpaca", "live"], "may be true only when mode is live");
+    }
+    if (cfg.mode === "dry-run" && cfg.broker.kind !== "sim") {
+      issue(["broker", "kind"], "must be sim when mode is dry-run");
+    }
+
+    // A spinning thread owns its CPU: anything pinned beside it starves.
+    const spins = (name: (typeof PINNED_THREADS)[number]) => name !== "feed" && cfg.threads[name].wait === "spin";
+    PINNED_THREADS.forEach((b, j) => {
+      for (const a of PINNED_THREADS.slice(0, j)) {
+        const n = cfg.tuning.cpus[b];
+        if (n < 0 || cfg.tuning.cpus[a] !== n || !(spins(a) || spins(b))) continue;
+        const spinner = spins(b) ? b : a;
+        issue(
+          ["tuning", "cpus", b],
+          spins(a) && spins(b)
+            ? `two spinning threads on CPU ${n} (${a} and ${b}); give each spinning thread its own CPU`
+            : `${b} shares CPU ${n} with ${a} while ${spinner} spins (threads.${spinner}.wait: spin); give the spinning thread its own CPU`,
+        );
+        break;
+      }
+    });
+  });
+export type Config = z.infer<typeof Config>;

@@ -1,0 +1,73 @@
+/**
+ * `/status`: what an operator wants at a glance, as JSON. Main thread; allocates per request.
+ */
+import type { Pipeline } from "../supervisor.ts";
+import { STAGES, stageSnapshots } from "./metrics.ts";
+import { ORDER_STATUS_NAMES, isTerminal } from "../shm/order-table.ts";
+import { VERSION } from "../version.ts";
+
+function us(ns: number): number | null {
+  return Number.isFinite(ns) ? Math.round(ns / 10) / 100 : null;
+}
+
+export function statusDocument(p: Pipeline) {
+  const fc = p.feedMetrics.readCounters();
+  const sc = p.strategyMetrics.readCounters();
+  const ec = p.executionMetrics.readCounters();
+  const gauges = { feed: p.feedMetrics.readGauges(), strategy: p.strategyMetrics.readGauges(), execution: p.executionMetrics.readGauges() };
+  const stages = stageSnapshots(p);
+  const orders = p.table.orders();
+  return {
+    version: VERSION,
+    mode: p.config.mode,
+    ready: p.isReady(),
+    trading_state: p.tradingStateName(),
+    uptime_seconds: Math.round(p.uptimeSeconds() * 1000) / 1000,
+    feed: p.config.feed.kind,
+    broker: p.config.broker.kind,
+    strategy: { name: p.config.strategy.name, failed: p.strategyFailure },
+    threads: p.threads.map((t) => ({
+      name: t.name,
+      tid: t.name === "main" ? t.tid : gauges[t.name].thread_id || t.tid,
+      cpu: t.name === "main" ? t.cpu : gauges[t.name].thread_cpu,
+      ready: t.ready,
+      wait: t.name === "strategy" ? p.config.threads.strategy.wait : t.name === "execution" ? p.config.threads.execution.wait : null,
+    })),
+    rings: [
+      ["market_data", p.md],
+      ["orders", p.orders],
+      ["exec_events", p.exec],
+    ].map(([name, r]) => {
+      const ring = r as Pipeline["md"];
+      return { name, capacity: ring.slots, depth: ring.depth(), dropped: ring.dropped(), producer_waits: ring.producerWaits() };
+    }),
+    counts: {
+      md_events: fc.md_quotes + fc.md_trades,
+      md_quotes: fc.md_quotes,
+      md_trades: fc.md_trades,
+      md_dropped: fc.md_dropped,
+      strategy_events: sc.md_quotes + sc.md_trades,
+      orders_submitted: sc.orders_submitted,
+      risk_rejects: Object.entries(sc)
+        .filter(([k]) => k.startsWith("risk_reject_"))
+        .reduce((a, [, v]) => a + v, 0),
+      broker_orders: ec.orders_received,
+      acks: ec.acks,
+      fills: ec.fills,
+      rejects: ec.rejects,
+      cancels: ec.cancels,
+      open_orders: orders.filter((o) => !isTerminal(o.status)).length,
+    },
+    orders_by_status: Object.fromEntries(ORDER_STATUS_NAMES.slice(1).map((n, i) => [n, orders.filter((o) => o.status === i + 1).length])),
+    positions: p.table
+      .positions(p.symbols.length)
+      .filter((r) => r.fills > 0)
+      .map((r) => ({ symbol: p.symbols[r.symbolId], qty: r.qty, avg_price: r.avgPx, realized_pnl: Math.round(r.realizedPnl * 100) / 100, fills: r.fills })),
+    latency_us: Object.fromEntries(
+      STAGES.map((s) => {
+        const h = stages[s];
+        return [s, { count: h.count, p50: us(h.percentile(50)), p90: us(h.percentile(90)), p99: us(h.percentile(99)), p999: us(h.percentile(99.9)), max: us(h.maxNs) }];
+      }),
+    ),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The metric blocks of each worker: one layout per thread kind, shared by the writer (the
+ * worker) and the reader (main, for `/metrics` and `/status`). Names are the short names; the
+ * Prometheus names and help texts are in `daemon/http/metrics.ts`.
+ */
+import { defineLayout } from "./block.ts";
+import { RISK_REASON_NAMES } from "../risk/checks.ts";
+
+const COMMON_GAUGES = ["thread_id", "thread_cpu", "heartbeat_ns"] as const;
+
+export const FeedMetrics = defineLayout({
+  counters: ["md_quotes", "md_trades", "md_batches", "md_dropped", "loop_turns"],
+  gauges: [...COMMON_GAUGES],
+  histograms: ["feed_publish"],
+} as const);
+
+export const RISK_REJECT_COUNTERS = RISK_REASON_NAMES.map((r) => `risk_reject_${r}`);
+
+export const StrategyMetrics = defineLayout({
+  counters: [
+    "md_quotes",
+    "md_trades",
+    "orders_submitted",
+    "cancels_submitted",
+    "fills",
+    "exec_events",
+    "strategy_errors",
+    "order_ring_waits",
+    "loop_turns",
+    ...(RISK_REJECT_COUNTERS as `risk_reject_${(typeof RISK_REASON_NAMES)[number]}`[]),
+  ],
+  gauges: [...COMMON_GAUGES],
+  histograms: ["md_hop", "decision", "exec_hop"],
+} as const);
+
+export const ExecutionMetrics = defineLayout({
+  counters: ["orders_received", "cancels_received", "acks", "fills", "rejects", "cancels", "exec_ring_waits", "loop_turns"],
+  gauges: [...COMMON_GAUGES, "open_orders"],
+  histograms: ["order_hop", "tick_to_order", "tick_to_ack"],
+} as const);
+
+export type FeedMetrics = typeof FeedMetrics;
+export type StrategyMetrics = typeof StrategyMetrics;
+export type ExecutionMetrics = typeof ExecutionMetrics;

@@ -1,0 +1,235 @@
+/**
+ * The supervisor (main thread): builds the shared memory, starts the three workers, watches
+ * them, and stops them in order.
+ *
+ * Start: execution, then strategy, then feed (consumers before producers), each reporting
+ * `ready`. Stop (SIGINT/SIGTERM, or a worker failure): the feed first, then the strategy once it
+ * has drained the market-data ring, then the execution worker once it has drained the order
+ * ring; each step bounded, the whole within `stopDeadlineMs`, after which the workers are
+ * terminated. A worker that dies is reported with its error and the daemon exits non-zero
+ * (systemd restarts it); it never keeps running half-dead. A user strategy that throws halts
+ * trading but keeps the daemon up.
+ */
+import { dirname } from "node:path";
+import type { Config } from "./config/schema.ts";
+import { SpscRing } from "./shm/ring.ts";
+import { Doorbell } from "./shm/doorbell.ts";
+import { ControlBlock, TradingState, W_STOP_EXECUTION, W_STOP_FEED, W_STOP_STRATEGY, W_TRADING, TRADING_STATE_NAMES } from "./shm/control.ts";
+import { QuoteBook } from "./shm/quote-book.ts";
+import { OrderTable } from "./shm/order-table.ts";
+import { MetricsBlock } from "./metrics/block.ts";
+import { FeedMetrics, StrategyMetrics, ExecutionMetrics } from "./metrics/layouts.ts";
+import type { WorkerInit, WorkerMessage, WorkerRole } from "./workers/protocol.ts";
+import { logger } from "./log.ts";
+import { gettid, schedGetcpu } from "../ffi/libc.ts";
+
+const log = logger("supervisor");
+const ORDER_CAPACITY = 1 << 16;
+
+export interface ThreadInfo {
+  name: WorkerRole | "main";
+  tid: number;
+  cpu: number;
+  ready: boolean;
+}
+
+export interface PipelineOptions {
+  /** Directory relative paths in the config are resolved against. */
+  configDir?: string;
+  readyTimeoutMs?: number;
+  stopDeadlineMs?: number;
+}
+
+export interface StrategyFailure {
+  message: string;
+  stack: string;
+  callback: string;
+  atMs: number;
+}
+
+const WORKER_URLS: Record<WorkerRole, URL> = {
+  feed: new URL("./workers/feed.ts", import.meta.url),
+  strategy: new URL("./workers/strategy.ts", import.meta.url),
+  execution: new URL("./workers/execution.ts", import.meta.url),
+};
+
+export class Pipeline {
+  readonly config: Config;
+  readonly symbols: readonly string[];
+  readonly control = new ControlBlock();
+  readonly md: SpscRing;
+  readonly orders: SpscRing;
+  readonly exec: SpscRing;
+  readonly strategyDoorbell = Doorbell.create();
+  readonly executionDoorbell = Doorbell.create();
+  readonly book: QuoteBook;
+  readonly table: OrderTable;
+  readonly feedMetrics = MetricsBlock.create(FeedMetrics);
+  readonly strategyMetrics = MetricsBlock.create(StrategyMetrics);
+  readonly executionMetrics = MetricsBlock.create(ExecutionMetrics);
+  readonly startedAtMs = Date.now();
+  readonly threads: ThreadInfo[];
+  strategyFailure: StrategyFailure | null = null;
+  /** Set when a worker failed: the daemon must exit non-zero. */
+  failure: Error | null = null;
+  stopping = false;
+  readonly #workers = new Map<WorkerRole, Worker>();
+  readonly #stopped = new Map<WorkerRole, PromiseWithResolvers<void>>();
+  readonly #options: Required<PipelineOptions>;
+  readonly #failed = Promise.withResolvers<Error>();
+
+  constructor(config: Config, options: PipelineOptions = {}) {
+    this.config = config;
+    this.symbols = Object.freeze([...config.symbols]);
+    this.#options = { configDir: options.configDir ?? process.cwd(), readyTimeoutMs: options.readyTimeoutMs ?? 15_000, stopDeadlineMs: options.stopDeadlineMs ?? 1_800 };
+    this.md = SpscRing.create(config.rings.market_data.slots);
+    this.orders = SpscRing.create(config.rings.orders.slots);
+    this.exec = SpscRing.create(config.rings.exec_events.slots);
+    this.book = QuoteBook.create(this.symbols.length);
+    this.table = OrderTable.create(ORDER_CAPACITY, this.symbols.length);
+    this.threads = [
+      { name: "main", tid: gettid(), cpu: schedGetcpu(), ready: true },
+      { name: "feed", tid: 0, cpu: -1, ready: false },
+      { name: "strategy", tid: 0, cpu: -1, ready: false },
+      { name: "execution", tid: 0, cpu: -1, ready: false },
+    ];
+  }
+
+  /** Resolves with the error of the first worker that fails (never resolves otherwise). */
+  get failed(): Promise<Error> {
+    return this.#failed.promise;
+  }
+
+  isReady(): boolean {
+    return !this.stopping && this.failure === null && this.threads.every((t) => t.ready);
+  }
+
+  async start(): Promise<void> {
+    for (const role of ["execution", "strategy", "feed"] as const) await this.#spawn(role);
+    log.info("pipeline running", { symbols: this.symbols.length, strategy: this.config.strategy.name, feed: this.config.feed.kind, broker: this.config.broker.kind });
+  }
+
+  #metricsFor(role: WorkerRole): SharedArrayBuffer {
+    return role === "feed" ? this.feedMetrics.sab : role === "strategy" ? this.strategyMetrics.sab : this.executionMetrics.sab;
+  }
+
+  #spawn(role: WorkerRole): Promise<void> {
+    const worker = new Worker(WORKER_URLS[role]);
+    this.#workers.set(role, worker);
+    this.#stopped.set(role, Promise.withResolvers<void>());
+    const ready = Promise.withResolvers<void>();
+    const timer = setTimeout(() => ready.reject(new Error(`${role} worker did not report ready within ${this.#options.readyTimeoutMs} ms`)), this.#options.readyTimeoutMs);
+    worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+      const msg = ev.data;
+      switch (msg.type) {
+        case "ready": {
+          const t = this.threads.find((x) => x.name === role)!;
+          t.tid = msg.tid;
+          t.cpu = msg.cpu;
+          t.ready = true;
+          log.info(`${role} worker ready`, { tid: msg.tid, cpu: msg.cpu });
+          clearTimeout(timer);
+          ready.resolve();
+          break;
+        }
+        case "stopped":
+          this.#stopped.get(role)!.resolve();
+          break;
+        case "fatal":
+          clearTimeout(timer);
+          this.#fail(role, new Error(`${role} worker failed: ${msg.message}`), msg.stack);
+          ready.reject(this.failure!);
+          break;
+        case "strategy-error":
+          this.strategyFailure = { message: msg.message, stack: msg.stack, callback: msg.callback, atMs: Date.now() };
+          log.error(`strategy threw in ${msg.callback}; the strategy is stopped and trading is HALTED (the daemon stays up for inspection)`, { error: msg.message });
+          process.stderr.write(msg.stack + "\n");
+          break;
+      }
+    };
+    worker.onerror = (ev: ErrorEvent) => {
+      clearTimeout(timer);
+      this.#fail(role, new Error(`${role} worker crashed: ${ev.message}`), (ev.error as Error | undefined)?.stack ?? "");
+      ready.reject(this.failure!);
+    };
+    worker.addEventListener("close", () => {
+      this.#stopped.get(role)?.resolve();
+      if (!this.stopping && this.failure === null) {
+        clearTimeout(timer);
+        this.#fail(role, new Error(`${role} worker exited unexpectedly`), "");
+        ready.reject(this.failure!);
+      }
+    });
+    const init: WorkerInit = {
+      type: "init",
+      role,
+      config: this.config,
+      configDir: this.#options.configDir,
+      symbols: [...this.symbols],
+      control: this.control.sab,
+      mdRing: this.md.sab,
+      orderRing: this.orders.sab,
+      execRing: this.exec.sab,
+      strategyDoorbell: this.strategyDoorbell.sab,
+      executionDoorbell: this.executionDoorbell.sab,
+      quoteBook: this.book.sab,
+      ordersTable: this.table.ordersSab,
+      positionsTable: this.table.positionsSab,
+      orderCapacity: this.table.capacity,
+      metrics: this.#metricsFor(role),
+    };
+    worker.postMessage(init);
+    return ready.promise;
+  }
+
+  #fail(role: WorkerRole, err: Error, stack: string): void {
+    if (this.failure !== null) return;
+    this.failure = err;
+    this.threads.find((t) => t.name === role)!.ready = false;
+    log.error(err.message);
+    if (stack) process.stderr.write(stack + "\n");
+    this.#failed.resolve(err);
+  }
+
+  setTradingState(state: TradingState): void {
+    this.control.set(W_TRADING, state);
+  }
+
+  tradingStateName(): string {
+    return TRADING_STATE_NAMES[this.control.tradingState()] ?? "unknown";
+  }
+
+  async #stopOne(role: WorkerRole, word: number, deadline: number): Promise<boolean> {
+    this.control.set(word, 1);
+    this.strategyDoorbell.ring();
+    this.executionDoorbell.ring();
+    if (!this.#workers.has(role)) return true;
+    const left = deadline - performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, left))));
+    const ok = await Promise.race([this.#stopped.get(role)!.promise.then(() => true), timedOut]);
+    clearTimeout(timer);
+    if (!ok) log.warn(`${role} worker did not stop in time; terminating it`);
+    return ok;
+  }
+
+  /** Stops feed, then strategy (after draining), then execution; terminates what is left. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const deadline = performance.now() + this.#options.stopDeadlineMs;
+    await this.#stopOne("feed", W_STOP_FEED, deadline);
+    await this.#stopOne("strategy", W_STOP_STRATEGY, deadline);
+    await this.#stopOne("execution", W_STOP_EXECUTION, deadline);
+    this.md.close();
+    this.orders.close();
+    this.exec.close();
+    for (const w of this.#workers.values()) w.terminate();
+    this.#workers.clear();
+    log.info("pipeline stopped");
+  }
+
+  uptimeSeconds(): number {
+    return (Date.now() - this.startedAtMs) / 1000;
+  }
+}

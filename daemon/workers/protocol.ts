@@ -1,0 +1,57 @@
+/**
+ * Lifecycle messages between main and the workers (rare: start, ready, stopped, errors).
+ * Never used per tick: hot-path traffic moves only through the rings.
+ *
+ * main → worker: one `WorkerInit` message. The worker sets up, posts `ready`, runs its loop
+ * until its stop word in the control block is set, posts `stopped`, and returns. A worker
+ * cannot take messages while it runs (its loop owns the thread), which is why stopping is a
+ * control-block word and not a message.
+ */
+import type { Config } from "../config/schema.ts";
+import { gettid, schedGetcpu } from "../../ffi/libc.ts";
+
+export type WorkerRole = "feed" | "strategy" | "execution";
+
+export interface WorkerInit {
+  type: "init";
+  role: WorkerRole;
+  config: Config;
+  /** Directory the config file was in (relative paths in it are resolved against it). */
+  configDir: string;
+  symbols: string[];
+  control: SharedArrayBuffer;
+  mdRing: SharedArrayBuffer;
+  orderRing: SharedArrayBuffer;
+  execRing: SharedArrayBuffer;
+  strategyDoorbell: SharedArrayBuffer;
+  executionDoorbell: SharedArrayBuffer;
+  quoteBook: SharedArrayBuffer;
+  ordersTable: SharedArrayBuffer;
+  positionsTable: SharedArrayBuffer;
+  orderCapacity: number;
+  metrics: SharedArrayBuffer;
+}
+
+export type WorkerMessage =
+  | { type: "ready"; role: WorkerRole; tid: number; cpu: number }
+  | { type: "stopped"; role: WorkerRole }
+  | { type: "fatal"; role: WorkerRole; message: string; stack: string }
+  | { type: "strategy-error"; message: string; stack: string; callback: string };
+
+/** Runs a worker body on the init message, reporting ready / stopped / fatal to main. */
+export function serveWorker(run: (init: WorkerInit, ready: () => void) => void | Promise<void>): void {
+  const scope = globalThis as unknown as Worker;
+  scope.onmessage = async (ev: MessageEvent<WorkerInit>) => {
+    const init = ev.data;
+    if (init?.type !== "init") return;
+    try {
+      await run(init, () => {
+        postMessage({ type: "ready", role: init.role, tid: gettid(), cpu: schedGetcpu() } satisfies WorkerMessage);
+      });
+      postMessage({ type: "stopped", role: init.role } satisfies WorkerMessage);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      postMessage({ type: "fatal", role: init.role, message: e.message, stack: e.stack ?? "" } satisfies WorkerMessage);
+    }
+  };
+}
