@@ -4,7 +4,9 @@
  *
  * One working order per symbol at a time; buys only while the position is below `max_position`,
  * sells only while it is above `-max_position` (0 = long only: sell what it holds). Orders are
- * limit orders at the touching price, so a fill is never worse than the level.
+ * immediate-or-cancel limit orders at the touching price: a fill is never worse than the level,
+ * and an order the market ran away from is canceled instead of resting (so it cannot block the
+ * next signal).
  *
  * params: `buy_at_or_below` and `sell_at_or_above` (prices, or per symbol as a map), `qty`,
  * `max_position`, `allow_short`.
@@ -35,7 +37,7 @@ export const createThreshold: StrategyFactory = (raw) => {
   const p = ThresholdParams.parse(raw);
   let buyAt: Float64Array = new Float64Array(0);
   let sellAt: Float64Array = new Float64Array(0);
-  const order: OrderSpec = { symbolId: 0, side: "buy", qty: p.qty, type: "limit", limitPx: 0, tif: "day" };
+  const order: OrderSpec = { symbolId: 0, side: "buy", qty: p.qty, type: "limit", limitPx: 0, tif: "ioc" };
   const floor = p.allow_short ? -p.max_position : 0;
   const strategy: Strategy = {
     onStart(ctx: StrategyContext) {

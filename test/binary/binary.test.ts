@@ -1,0 +1,52 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BUN, ROOT, startDaemon } from "../support/daemon-fixture.ts";
+import { waitUntil } from "../support/wait.ts";
+
+/**
+ * The compiled executable, built into a fresh directory and run from another one with no
+ * source tree beside it: every worker must be inside it, and a user strategy module must load.
+ */
+describe("compiled binary", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tradingd-bin-"));
+  const bin = join(dir, "tradingd");
+  const elsewhere = mkdtempSync(join(tmpdir(), "tradingd-run-"));
+
+  beforeAll(async () => {
+    const proc = Bun.spawn([BUN, join(ROOT, "scripts/build.ts"), bin], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+    if (code !== 0) throw new Error(`build failed (${code}):\n${err}`);
+  }, 120_000);
+
+  test("version runs from a directory with no source tree", async () => {
+    const proc = Bun.spawn([bin, "version"], { cwd: elsewhere, stdout: "pipe" });
+    expect(await proc.exited).toBe(0);
+    expect(await new Response(proc.stdout).text()).toStartWith("tradingd 0.1.0");
+  });
+
+  test("run serves /healthz and /readyz with all three workers, and exits 0 on SIGTERM", async () => {
+    await using d = await startDaemon([bin, "run", "--no-tune", "--listen", "127.0.0.1:0"], elsewhere);
+    expect(await (await fetch(`${d.url}/healthz`)).text()).toBe("ok\n");
+    await waitUntil(async () => (await fetch(`${d.url}/readyz`)).status === 200, "/readyz to answer 200");
+    const status = await (await fetch(`${d.url}/status`)).json();
+    expect(status.threads.filter((t: { ready: boolean }) => t.ready).length).toBe(4);
+    d.proc.kill("SIGTERM");
+    expect(await d.proc.exited).toBe(0);
+  });
+
+  test("a user strategy module (.ts) loads in the compiled binary and trades", async () => {
+    copyFileSync(join(ROOT, "test/binary/user-strategy-fixture.ts"), join(elsewhere, "mine.ts"));
+    writeFileSync(
+      join(elsewhere, "tradingd.yaml"),
+      "strategy:\n  name: module\n  module: ./mine.ts\n  params: { every: 200 }\nfeed:\n  synthetic: { rate_events_per_sec: 50000 }\n",
+    );
+    await using d = await startDaemon([bin, "run", "--no-tune", "--config", "tradingd.yaml", "--listen", "127.0.0.1:0"], elsewhere);
+    await waitUntil(async () => (await (await fetch(`${d.url}/status`)).json()).counts.fills > 0, "the user strategy's orders to fill");
+    const status = await (await fetch(`${d.url}/status`)).json();
+    expect(status.strategy).toEqual({ name: "module", failed: null });
+    d.proc.kill("SIGTERM");
+    expect(await d.proc.exited).toBe(0);
+  });
+});

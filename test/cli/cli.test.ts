@@ -1,0 +1,104 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BUN, ROOT, startDaemon } from "../support/daemon-fixture.ts";
+import { waitUntil } from "../support/wait.ts";
+
+const MAIN = join(ROOT, "daemon/main.ts");
+
+async function cli(...args: string[]) {
+  const proc = Bun.spawn([BUN, MAIN, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env, POLYGON_API_KEY: "k", ALPACA_KEY_ID: "i", ALPACA_SECRET_KEY: "s" } });
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code, stdout, stderr };
+}
+
+function tempFile(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "tradingd-cli-"));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("tradingd command line", () => {
+  test("version prints the version and exits 0", async () => {
+    const r = await cli("version");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^tradingd 0\.1\.0 \(bun 1\.4\.5, linux-x64\)\n$/);
+  });
+
+  test("--help and help COMMAND exit 0; no command is a usage error (2)", async () => {
+    expect((await cli("--help")).code).toBe(0);
+    const run = await cli("help", "run");
+    expect([run.code, run.stdout.startsWith("Usage: tradingd run")]).toEqual([0, true]);
+    const none = await cli();
+    expect([none.code, none.stdout.includes("Usage:")]).toEqual([2, true]);
+  });
+
+  test("an unknown command, an unknown option or a bad --listen exits 2 with the usage", async () => {
+    const unknown = await cli("bogus");
+    expect([unknown.code, unknown.stderr.split("\n")[0]]).toEqual([2, 'tradingd: unknown command "bogus"']);
+    const option = await cli("run", "--bogus");
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("Usage: tradingd run");
+    const listen = await cli("run", "--listen", "nohost");
+    expect([listen.code, listen.stderr.split("\n")[0]]).toEqual([2, 'tradingd: --listen: expected HOST:PORT (e.g. 127.0.0.1:8080), was "nohost"']);
+  });
+
+  test("check-config accepts the shipped example and prints it with secrets hidden", async () => {
+    const r = await cli("check-config", join(ROOT, "config/tradingd.example.yaml"));
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")[0]).toEndWith("tradingd.example.yaml: ok");
+    expect(r.stdout).toContain('api_key: "***"');
+  });
+
+  test("a bad config exits 78 with each error and its path, and starts nothing", async () => {
+    const file = tempFile("bad.yaml", "risk:\n  max_order_qty: -5\nfeed:\n  kind: foo\n");
+    for (const cmd of ["check-config", "run"]) {
+      const r = await cli(...(cmd === "run" ? ["run", "--no-tune", "--config", file] : [cmd, file]));
+      expect(r.code).toBe(78);
+      expect(r.stderr).toContain("risk.max_order_qty: expected a positive integer, was -5");
+      expect(r.stderr).toContain('feed.kind: expected one of synthetic, polygon, replay, was "foo"');
+      expect(r.stderr).not.toContain("worker ready");
+    }
+  });
+
+  test("a missing config file exits 78 naming the file", async () => {
+    const r = await cli("run", "--no-tune", "--config", "/nonexistent/tradingd.yaml");
+    expect([r.code, r.stderr.trim()]).toEqual([78, "cannot read config file /nonexistent/tradingd.yaml: no such file (ENOENT)"]);
+  });
+
+  test("bad strategy parameters are a config error (78) with the parameter's path", async () => {
+    const file = tempFile("bad-params.yaml", "strategy:\n  name: threshold\n  params: { qty: -1 }\n");
+    const r = await cli("check-config", file);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("strategy.params.qty:");
+  });
+
+  test("a port in use: clear message, exit 1, no worker started", async () => {
+    await using server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("taken") });
+    const r = await cli("run", "--no-tune", "--listen", `127.0.0.1:${server.port}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${server.port}: the address is already in use`);
+    expect(r.stderr).not.toContain("worker ready");
+  });
+
+  test("run with no config serves the embedded dry run and exits 0 on SIGTERM", async () => {
+    await using d = await startDaemon([BUN, MAIN, "run", "--no-tune", "--listen", "127.0.0.1:0"]);
+    expect(await (await fetch(`${d.url}/healthz`)).text()).toBe("ok\n");
+    await waitUntil(async () => (await fetch(`${d.url}/readyz`)).status === 200, "/readyz to answer 200");
+    const status = await (await fetch(`${d.url}/status`)).json();
+    expect({ mode: status.mode, feed: status.feed, broker: status.broker, strategy: status.strategy.name }).toEqual({ mode: "dry-run", feed: "synthetic", broker: "sim", strategy: "threshold" });
+    d.proc.kill("SIGTERM");
+    expect(await d.proc.exited).toBe(0);
+    expect(d.log()).toContain("SIGTERM received: stopping");
+  });
+
+  test("a worker that dies is reported with its error and the daemon exits 1", async () => {
+    const file = tempFile("dying.yaml", `strategy:\n  name: module\n  module: ${join(import.meta.dir, "dying-strategy-fixture.ts")}\n`);
+    const r = await cli("run", "--no-tune", "--listen", "127.0.0.1:0", "--config", file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("strategy worker exited unexpectedly");
+    expect(r.stderr).toContain("exiting with status 1");
+  });
+});

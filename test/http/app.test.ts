@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Pipeline } from "../../daemon/supervisor.ts";
+import { createApp } from "../../daemon/http/app.ts";
+import { parseConfigText } from "../../daemon/config/load.ts";
+import { TradingState } from "../../daemon/shm/control.ts";
+import { waitUntil } from "../support/wait.ts";
+
+const config = parseConfigText(
+  `
+symbols: [AAPL, MSFT]
+feed: { synthetic: { seed: 1, rate_events_per_sec: 100000, max_events: 20000, volatility_bps: 2 } }
+strategy: { name: threshold, params: { buy_at_or_below: { AAPL: 99.9 }, sell_at_or_above: { AAPL: 100.1 }, qty: 10 } }
+`,
+  "app.test",
+);
+
+describe("HTTP routes before the workers are ready", () => {
+  const app = createApp(new Pipeline(config));
+  test("/healthz answers 200 at once", async () => {
+    const res = await app.request("/healthz");
+    expect([res.status, await res.text()]).toEqual([200, "ok\n"]);
+  });
+  test("/readyz answers 503 and names the workers it waits for", async () => {
+    const res = await app.request("/readyz");
+    expect([res.status, await res.text()]).toEqual([503, "not ready: starting: waiting for feed, strategy, execution\n"]);
+  });
+  test("unknown routes are 404 with a JSON error, wrong methods 405 with Allow", async () => {
+    const missing = await app.request("/nope");
+    expect([missing.status, await missing.json()]).toEqual([404, { error: "no route GET /nope" }]);
+    const post = await app.request("/healthz", { method: "POST" });
+    expect([post.status, post.headers.get("allow"), await post.json()]).toEqual([405, "GET, HEAD", { error: "method POST not allowed on /healthz" }]);
+  });
+});
+
+describe("HTTP routes of a running pipeline", () => {
+  let p: Pipeline;
+  let app: ReturnType<typeof createApp>;
+  beforeAll(async () => {
+    p = new Pipeline(config);
+    app = createApp(p);
+    await p.start();
+    await waitUntil(() => p.strategyMetrics.readCounters().md_quotes + p.strategyMetrics.readCounters().md_trades === 20000, "the feed to be consumed");
+  });
+  afterAll(() => p.stop());
+
+  test("/readyz answers 200 once every worker is ready", async () => {
+    const res = await app.request("/readyz");
+    expect([res.status, await res.text()]).toEqual([200, "ready\n"]);
+  });
+
+  test("/status reports mode, threads with their CPUs, rings, counts, positions and latency", async () => {
+    const res = await app.request("/status");
+    expect(res.status).toBe(200);
+    const s = await res.json();
+    expect({ mode: s.mode, ready: s.ready, state: s.trading_state, feed: s.feed, broker: s.broker }).toEqual({
+      mode: "dry-run",
+      ready: true,
+      state: "active",
+      feed: "synthetic",
+      broker: "sim",
+    });
+    expect(s.threads.map((t: { name: string }) => t.name)).toEqual(["main", "feed", "strategy", "execution"]);
+    for (const t of s.threads) {
+      expect(t.tid).toBeGreaterThan(0);
+      expect(t.cpu).toBeGreaterThanOrEqual(0);
+    }
+    expect(s.rings.map((r: { name: string; capacity: number }) => [r.name, r.capacity])).toEqual([
+      ["market_data", 65536],
+      ["orders", 4096],
+      ["exec_events", 4096],
+    ]);
+    expect(s.counts.md_events).toBe(20000);
+    expect(s.counts.strategy_events).toBe(20000);
+    expect(s.counts.orders_submitted).toBeGreaterThan(0);
+    expect(Object.keys(s.latency_us)).toEqual(["feed_publish", "md_hop", "decision", "order_hop", "tick_to_order", "exec_hop", "tick_to_ack"]);
+    expect(s.latency_us.md_hop.count).toBe(20000);
+    expect(s.latency_us.tick_to_order.p50).toBeGreaterThan(0);
+    const filled = s.positions.find((x: { symbol: string }) => x.symbol === "AAPL");
+    if (filled) expect(filled.fills).toBeGreaterThan(0);
+  });
+
+  test("/metrics is Prometheus text with the stage histograms in seconds and _total counters", async () => {
+    const res = await app.request("/metrics");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const text = await res.text();
+    expect(text).toContain("# TYPE tradingd_stage_latency_seconds histogram");
+    expect(text).toContain('tradingd_stage_latency_seconds_count{stage="md_hop"} 20000');
+    expect(text).toContain('tradingd_md_events_total{kind="quote"}');
+    expect(text).toContain('tradingd_ring_capacity{ring="market_data"} 65536');
+    expect(text).toContain('tradingd_trading_state{state="active"} 1');
+    for (const line of text.split("\n")) if (line.startsWith("# TYPE") && line.endsWith(" counter")) expect(line.split(" ")[2]!.endsWith("_total")).toBe(true);
+  });
+
+  test.skipIf(!Bun.which("promtool"))("/metrics passes promtool check metrics (skipped where Debian's prometheus package is not installed)", async () => {
+    const text = await (await app.request("/metrics")).text();
+    const proc = Bun.spawn(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+    const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    expect({ code, out, err }).toEqual({ code: 0, out: "", err: "" });
+  });
+
+  test("/status and /metrics follow the trading state word", async () => {
+    p.setTradingState(TradingState.HALTED);
+    try {
+      expect((await (await app.request("/status")).json()).trading_state).toBe("halted");
+      expect(await (await app.request("/metrics")).text()).toContain('tradingd_trading_state{state="halted"} 1');
+    } finally {
+      p.setTradingState(TradingState.ACTIVE);
+    }
+  });
+});
