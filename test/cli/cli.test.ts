@@ -101,4 +101,15 @@ describe("tradingd command line", () => {
     expect(r.stderr).toContain("strategy worker exited unexpectedly");
     expect(r.stderr).toContain("exiting with status 1");
   });
+
+  test("a second signal while stopping exits at once with status 1", async () => {
+    const file = tempFile("slow-stop.yaml", `strategy:\n  name: module\n  module: ${join(import.meta.dir, "slow-stop-strategy-fixture.ts")}\n`);
+    await using d = await startDaemon([BUN, MAIN, "run", "--no-tune", "--listen", "127.0.0.1:0", "--config", file]);
+    await waitUntil(async () => (await fetch(`${d.url}/readyz`)).status === 200, "/readyz to answer 200");
+    d.proc.kill("SIGTERM");
+    await waitUntil(() => d.log().includes("SIGTERM received: stopping"), "the first SIGTERM to be logged");
+    d.proc.kill("SIGTERM");
+    expect(await d.proc.exited).toBe(1);
+    expect(d.log()).toContain("SIGTERM again: exiting at once");
+  });
 });
