@@ -33,14 +33,13 @@ export function statusDocument(p: Pipeline) {
       ready: t.ready,
       wait: t.name === "strategy" ? p.config.threads.strategy.wait : t.name === "execution" ? p.config.threads.execution.wait : null,
     })),
-    rings: [
-      ["market_data", p.md],
-      ["orders", p.orders],
-      ["exec_events", p.exec],
-    ].map(([name, r]) => {
-      const ring = r as Pipeline["md"];
-      return { name, capacity: ring.slots, depth: ring.depth(), dropped: ring.dropped(), producer_waits: ring.producerWaits() };
-    }),
+    rings: (
+      [
+        ["market_data", p.md],
+        ["orders", p.orders],
+        ["exec_events", p.exec],
+      ] as const
+    ).map(([name, ring]) => ({ name, capacity: ring.slots, depth: ring.depth(), dropped: ring.dropped(), producer_waits: ring.producerWaits() })),
     counts: {
       md_events: fc.md_quotes + fc.md_trades,
       md_quotes: fc.md_quotes,
@@ -71,3 +70,5 @@ export function statusDocument(p: Pipeline) {
     ),
   };
 }
+
+export type StatusDocument = ReturnType<typeof statusDocument>;

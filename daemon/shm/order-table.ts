@@ -103,7 +103,7 @@ export class OrderTable {
     readonly positionsSab: SharedArrayBuffer,
     readonly capacity: number,
   ) {
-    if (capacity <= 0 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`order table capacity must be a power of two, was ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity <= 0 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`order table capacity must be a power of two, was ${capacity}`);
     this.of64 = new Float64Array(ordersSab);
     this.oi32 = new Int32Array(ordersSab);
     this.pf64 = new Float64Array(positionsSab);

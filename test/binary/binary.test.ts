@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUN, ROOT, startDaemon } from "../support/daemon-fixture.ts";
 import { waitUntil } from "../support/wait.ts";
+import type { StatusDocument } from "../../daemon/http/status.ts";
 
 /**
  * The compiled executable, built into a fresh directory and run from another one with no
@@ -30,7 +31,7 @@ describe("compiled binary", () => {
     await using d = await startDaemon([bin, "run", "--no-tune", "--listen", "127.0.0.1:0"], elsewhere);
     expect(await (await fetch(`${d.url}/healthz`)).text()).toBe("ok\n");
     await waitUntil(async () => (await fetch(`${d.url}/readyz`)).status === 200, "/readyz to answer 200");
-    const status = await (await fetch(`${d.url}/status`)).json();
+    const status = (await (await fetch(`${d.url}/status`)).json()) as StatusDocument;
     expect(status.threads.filter((t: { ready: boolean }) => t.ready).length).toBe(4);
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(0);
@@ -43,8 +44,8 @@ describe("compiled binary", () => {
       "strategy:\n  name: module\n  module: ./mine.ts\n  params: { every: 200 }\nfeed:\n  synthetic: { rate_events_per_sec: 50000 }\n",
     );
     await using d = await startDaemon([bin, "run", "--no-tune", "--config", "tradingd.yaml", "--listen", "127.0.0.1:0"], elsewhere);
-    await waitUntil(async () => (await (await fetch(`${d.url}/status`)).json()).counts.fills > 0, "the user strategy's orders to fill");
-    const status = await (await fetch(`${d.url}/status`)).json();
+    await waitUntil(async () => ((await (await fetch(`${d.url}/status`)).json()) as StatusDocument).counts.fills > 0, "the user strategy's orders to fill");
+    const status = (await (await fetch(`${d.url}/status`)).json()) as StatusDocument;
     expect(status.strategy).toEqual({ name: "module", failed: null });
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(0);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUN, ROOT, startDaemon } from "../support/daemon-fixture.ts";
 import { waitUntil } from "../support/wait.ts";
+import type { StatusDocument } from "../../daemon/http/status.ts";
 
 const MAIN = join(ROOT, "daemon/main.ts");
 
@@ -87,7 +88,7 @@ describe("tradingd command line", () => {
     await using d = await startDaemon([BUN, MAIN, "run", "--no-tune", "--listen", "127.0.0.1:0"]);
     expect(await (await fetch(`${d.url}/healthz`)).text()).toBe("ok\n");
     await waitUntil(async () => (await fetch(`${d.url}/readyz`)).status === 200, "/readyz to answer 200");
-    const status = await (await fetch(`${d.url}/status`)).json();
+    const status = (await (await fetch(`${d.url}/status`)).json()) as StatusDocument;
     expect({ mode: status.mode, feed: status.feed, broker: status.broker, strategy: status.strategy.name }).toEqual({ mode: "dry-run", feed: "synthetic", broker: "sim", strategy: "threshold" });
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(0);

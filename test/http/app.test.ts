@@ -4,6 +4,7 @@ import { createApp } from "../../daemon/http/app.ts";
 import { parseConfigText } from "../../daemon/config/load.ts";
 import { TradingState } from "../../daemon/shm/control.ts";
 import { waitUntil } from "../support/wait.ts";
+import type { StatusDocument } from "../../daemon/http/status.ts";
 
 const config = parseConfigText(
   `
@@ -51,7 +52,7 @@ describe("HTTP routes of a running pipeline", () => {
   test("/status reports mode, threads with their CPUs, rings, counts, positions and latency", async () => {
     const res = await app.request("/status");
     expect(res.status).toBe(200);
-    const s = await res.json();
+    const s = (await res.json()) as StatusDocument;
     expect({ mode: s.mode, ready: s.ready, state: s.trading_state, feed: s.feed, broker: s.broker }).toEqual({
       mode: "dry-run",
       ready: true,
@@ -102,7 +103,7 @@ describe("HTTP routes of a running pipeline", () => {
   test("/status and /metrics follow the trading state word", async () => {
     p.setTradingState(TradingState.HALTED);
     try {
-      expect((await (await app.request("/status")).json()).trading_state).toBe("halted");
+      expect(((await (await app.request("/status")).json()) as StatusDocument).trading_state).toBe("halted");
       expect(await (await app.request("/metrics")).text()).toContain('tradingd_trading_state{state="halted"} 1');
     } finally {
       p.setTradingState(TradingState.ACTIVE);

@@ -51,6 +51,8 @@ export class SimBroker {
   readonly #seenSeq: Int32Array;
   readonly #stopTriggered: Uint8Array;
   readonly #stopPx: Float64Array;
+  readonly #cancelPending: Uint8Array;
+  #pendingNew = 0;
 
   constructor(table: OrderTable, book: QuoteBook, options: SimBrokerOptions, emit: EmitExec) {
     this.#table = table;
@@ -58,17 +60,18 @@ export class SimBroker {
     this.#opt = options;
     this.#emit = emit;
     const cap = table.capacity;
-    this.#pDue = new Float64Array(cap);
-    this.#pKind = new Int8Array(cap);
-    this.#pOrder = new Int32Array(cap);
+    this.#pDue = new Float64Array(2 * cap);
+    this.#pKind = new Int8Array(2 * cap);
+    this.#pOrder = new Int32Array(2 * cap);
+    this.#cancelPending = new Uint8Array(cap);
     this.#resting = new Int32Array(cap);
-    this.#seenSeq = new Int32Array(Math.max(1, options.symbols));
+    this.#seenSeq = new Int32Array(cap);
     this.#stopTriggered = new Uint8Array(cap);
     this.#stopPx = new Float64Array(cap);
   }
 
   openOrders(): number {
-    return this.#restingCount + this.#pCount;
+    return this.#restingCount + this.#pendingNew;
   }
 
   /** Time the next pending action is due (process clock ns), or +Infinity. */
@@ -98,7 +101,7 @@ export class SimBroker {
     else if ((type === OrderType.LIMIT || type === OrderType.STOP_LIMIT) && !(limitPx > 0)) reason = Reject.INVALID_PRICE;
     else if ((type === OrderType.STOP || type === OrderType.STOP_LIMIT) && !(stopPx > 0)) reason = Reject.INVALID_PRICE;
     else if (this.#opt.rejectIfNoQuote && this.#book.seq(symbolId) === 0) reason = Reject.NO_QUOTE;
-    else if (this.#pCount >= this.#pDue.length) reason = Reject.TOO_MANY_OPEN_ORDERS;
+    else if (this.#pendingNew + this.#restingCount >= this.#table.capacity) reason = Reject.TOO_MANY_OPEN_ORDERS;
     if (reason !== Reject.NONE) {
       this.#reject(symbolId, orderId, flags, reason, tickRecvNs);
       return -1;
@@ -110,16 +113,29 @@ export class SimBroker {
     }
     this.#stopTriggered[e] = type === OrderType.STOP || type === OrderType.STOP_LIMIT ? 0 : 1;
     if (type === OrderType.STOP || type === OrderType.STOP_LIMIT) this.#stopPx[e] = stopPx;
+    this.#cancelPending[e] = 0;
     this.#push(PENDING_NEW, orderId, nowNs + this.#opt.latencyNs);
+    this.#pendingNew++;
     return e;
   }
 
   cancel(orderId: number, nowNs: number): void {
+    const e = this.#table.entryFor(orderId);
+    if (e < 0 || this.#table.orderIdAt(e) !== orderId || this.#cancelPending[e] === 1) return;
+    const st = this.#table.statusAt(e);
+    if (st !== OrderStatus.NEW && st !== OrderStatus.PARTIALLY_FILLED && st !== OrderStatus.PENDING_NEW) return;
+    this.#cancelPending[e] = 1;
     this.#push(PENDING_CANCEL, orderId, nowNs + this.#opt.latencyNs);
   }
 
   cancelAll(nowNs: number): void {
-    for (let k = 0; k < this.#restingCount; k++) this.#push(PENDING_CANCEL, this.#table.orderIdAt(this.#resting[k]!), nowNs + this.#opt.latencyNs);
+    const cap = this.#pDue.length;
+    const queued = this.#pCount;
+    for (let k = 0; k < queued; k++) {
+      const q = (this.#pHead + k) % cap;
+      if (this.#pKind[q] === PENDING_NEW) this.cancel(this.#pOrder[q]!, nowNs);
+    }
+    for (let k = 0; k < this.#restingCount; k++) this.cancel(this.#table.orderIdAt(this.#resting[k]!), nowNs);
   }
 
   /** Runs what is due and re-checks resting orders whose quote moved. */
@@ -129,12 +145,16 @@ export class SimBroker {
       const orderId = this.#pOrder[this.#pHead]!;
       this.#pHead = (this.#pHead + 1) % this.#pDue.length;
       this.#pCount--;
+      if (kind === PENDING_NEW) this.#pendingNew--;
       const e = this.#table.entryFor(orderId);
       if (e < 0 || this.#table.orderIdAt(e) !== orderId) continue;
       if (kind === PENDING_NEW) {
         if (this.#table.statusAt(e) === OrderStatus.PENDING_NEW) this.#accept(e, nowNs);
       }
-      else this.#cancelEntry(e);
+      else {
+        this.#cancelPending[e] = 0;
+        this.#cancelEntry(e);
+      }
     }
     if (this.#restingCount > 0) this.#checkResting(nowNs);
   }
@@ -145,6 +165,7 @@ export class SimBroker {
     const sym = t.symbolAt(e);
     const flags = t.flagsAt(e);
     this.#emit(RecordKind.ACK, sym, t.orderIdAt(e), flagsSide(flags), 0, 0, 0, t.qtyAt(e), t.tickRecvAt(e));
+    this.#seenSeq[e] = this.#book.seq(sym);
     this.#tryFill(e, nowNs, true);
     if (t.statusAt(e) === OrderStatus.NEW || t.statusAt(e) === OrderStatus.PARTIALLY_FILLED) {
       const tif = flagsTif(flags);
@@ -158,18 +179,14 @@ export class SimBroker {
       const e = this.#resting[k]!;
       const sym = this.#table.symbolAt(e);
       const seq = this.#book.seq(sym);
-      if (seq === this.#seenSeq[sym]) continue;
+      if (seq === this.#seenSeq[e]) continue;
+      this.#seenSeq[e] = seq;
       this.#tryFill(e, nowNs, false);
       const st = this.#table.statusAt(e);
       if (st !== OrderStatus.NEW && st !== OrderStatus.PARTIALLY_FILLED) {
         this.#resting[k] = this.#resting[--this.#restingCount]!;
         k--;
       }
-    }
-    // Mark every symbol's quote as seen for this pass.
-    for (let k = 0; k < this.#restingCount; k++) {
-      const sym = this.#table.symbolAt(this.#resting[k]!);
-      this.#seenSeq[sym] = this.#book.seq(sym);
     }
   }
 
@@ -195,8 +212,9 @@ export class SimBroker {
     const qty = t.qtyAt(e);
     const leaves = qty - t.filledAt(e);
     const tif = flagsTif(flags);
-    if (tif === TimeInForce.FOK && first && avail > 0 && avail < leaves && this.#opt.fillRatio >= 1) return;
-    let fill = this.#opt.fillRatio >= 1 ? leaves : Math.max(1, Math.floor(leaves * this.#opt.fillRatio));
+    if (tif === TimeInForce.FOK && avail > 0 && avail < leaves) return;
+    // fok is all or nothing: fill_ratio does not split it.
+    let fill = this.#opt.fillRatio >= 1 || tif === TimeInForce.FOK ? leaves : Math.max(1, Math.floor(leaves * this.#opt.fillRatio));
     if (fill > leaves) fill = leaves;
     t.applyFill(e, sym, buy ? fill : -fill, touch, nowNs);
     const cum = t.filledAt(e);

@@ -48,14 +48,16 @@ export const createThreshold: StrategyFactory = (raw) => {
       const s = q.symbolId;
       if (ctx.openOrders(s) > 0) return;
       const pos = ctx.position(s);
-      if (q.askPx <= buyAt[s]! && pos + p.qty <= p.max_position) {
+      if (q.askPx <= buyAt[s]! && pos < p.max_position) {
         order.symbolId = s;
         order.side = "buy";
+        order.qty = Math.min(p.qty, p.max_position - pos);
         order.limitPx = q.askPx;
         ctx.submit(order);
-      } else if (q.bidPx >= sellAt[s]! && pos - p.qty >= floor) {
+      } else if (q.bidPx >= sellAt[s]! && pos > floor) {
         order.symbolId = s;
         order.side = "sell";
+        order.qty = Math.min(p.qty, pos - floor);
         order.limitPx = q.bidPx;
         ctx.submit(order);
       }
