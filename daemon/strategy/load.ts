@@ -50,9 +50,14 @@ export async function loadStrategy(
     if (strategy === null || typeof strategy !== "object") throw new Error("the factory returned no strategy object");
     return strategy;
   } catch (err) {
-    const e = err as Error & { issues?: { path: PropertyKey[]; message: string }[] };
+    const e = err as Error & { issues?: { path: PropertyKey[]; message: string; code?: string; keys?: string[] }[] };
     if (Array.isArray(e.issues)) {
-      const lines = e.issues.map((i) => `strategy.params${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`);
+      // The same line format as the config's own errors: `path: message`.
+      const lines = e.issues.flatMap((i) => {
+        const path = ["strategy", "params", ...i.path.map(String)].join(".");
+        if (i.code === "unrecognized_keys" && i.keys) return i.keys.map((k) => `${path}: unknown key "${k}"`);
+        return [`${path}: ${i.message}`];
+      });
       throw new StrategyLoadError(lines.join("\n"));
     }
     throw new StrategyLoadError(`strategy ${name}: ${e.message}`);

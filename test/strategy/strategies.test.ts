@@ -343,6 +343,6 @@ describe("loadStrategy", () => {
   });
 
   test("an unknown param key is reported on a strategy.params line that names the key", async () => {
-    expect((await loadError("threshold", "", { bogus: 1 }, here)).message).toBe('strategy.params: Unrecognized key: "bogus"');
+    expect((await loadError("threshold", "", { bogus: 1 }, here)).message).toBe('strategy.params: unknown key "bogus"');
   });
 });
