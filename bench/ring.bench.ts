@@ -2,6 +2,7 @@
  * Throughput of the SPSC ring across two real worker threads versus postMessage.
  *
  *   bun bench/ring.bench.ts            # ~25 s; prints a markdown table and one BENCH_JSON line
+ *   BENCH_QUICK=1 bun bench/ring.bench.ts   # ~3 s smoke run (2 runs of 300 ms; figures rough)
  *
  * Method: one producer worker and one consumer worker (spawned once, reused), main coordinates.
  * Modes, interleaved run by run (a, b, c, a, b, c, ...) so VM noise hits them alike:
@@ -25,9 +26,10 @@
  */
 import { SLOT_F64, SLOT_I32, SpscRing } from "../daemon/shm/ring.ts";
 
-const RUNS = 5;
-const RUN_MS = 1500;
-const WARMUP_MS = 300;
+const QUICK = process.env.BENCH_QUICK === "1";
+const RUNS = QUICK ? 2 : 5;
+const RUN_MS = QUICK ? 300 : 1500;
+const WARMUP_MS = QUICK ? 100 : 300;
 const RING_SLOTS = 1024;
 const BATCH = 128;
 const PM_WINDOW = 16384;
@@ -252,6 +254,7 @@ async function main(): Promise<void> {
   }
   const json = {
     bench: "ring",
+    quick: QUICK,
     slots: RING_SLOTS,
     batch: BATCH,
     runs: RUNS,
