@@ -288,7 +288,8 @@ export type RingsConfig = z.infer<typeof RingsConfig>;
 const ThreadWait = z
   .strictObject({
     wait: oneOf(["spin", "hybrid", "block"]).default("hybrid"),
-    spin_iterations: integer(0, 1_000_000_000, "an integer from 0 to 1000000000").default(20_000),
+    // hybrid: how long to poll before sleeping, in microseconds (spin polls for ever, block not at all).
+    spin_us: integer(0, 1_000_000, "an integer from 0 to 1000000").default(50),
   })
   .prefault({});
 
@@ -300,7 +301,40 @@ export const ThreadsConfig = z
   .prefault({});
 export type ThreadsConfig = z.infer<typeof ThreadsConfig>;
 
-const cpu = () => integer(-1, 4095, "a CPU number, or -1 to leave the thread unpinned").default(-1);
+/** A thread's CPU: a number, `auto` (the tuner chooses), or `none` (not pinned). */
+const cpu = () =>
+  z
+    .union([integer(0, 4095, "a CPU number from 0 to 4095"), z.literal("auto"), z.literal("none")], expected("a CPU number (0 to 4095), auto or none"))
+    .default("auto");
+
+const ThreadSched = z
+  .strictObject({
+    // auto: SCHED_FIFO 10 for a worker with a CPU of its own that does not spin, else SCHED_OTHER.
+    policy: oneOf(["auto", "other", "fifo", "rr"]).default("auto"),
+    priority: integer(1, 99, "an integer from 1 to 99").default(10),
+  })
+  .prefault({});
+
+const keepOr = <T extends z.ZodType>(schema: T, description: string) => z.union([z.literal("keep"), schema], expected(`${description}, or keep`));
+
+/** Host knobs (root only), after tuned's latency-performance and network-latency profiles. */
+export const HostTuningConfig = z
+  .strictObject({
+    cpufreq_governor: keepOr(nonEmptyString("a cpufreq governor name"), "a cpufreq governor name").default("performance"),
+    cpuidle_max_latency_us: keepOr(integer(0, 1_000_000, "an integer from 0 to 1000000"), "an integer from 0 to 1000000").default("keep"),
+    cpu_dma_latency_us: keepOr(integer(0, 2_000_000_000, "an integer >= 0"), "an integer >= 0").default(0),
+    transparent_hugepages: oneOf(["keep", "never", "madvise", "always"]).default("never"),
+    vm_swappiness: keepOr(integer(0, 200, "an integer from 0 to 200"), "an integer from 0 to 200").default(10),
+    kernel_numa_balancing: keepOr(integer(0, 1, "0 or 1"), "0 or 1").default(0),
+    net_busy_poll_us: keepOr(integer(0, 1_000_000, "an integer from 0 to 1000000"), "an integer from 0 to 1000000").default(50),
+    net_busy_read_us: keepOr(integer(0, 1_000_000, "an integer from 0 to 1000000"), "an integer from 0 to 1000000").default(50),
+    net_rmem_max_bytes: keepOr(integer(4096, 2_147_483_647, "a byte count"), "a byte count").default(16_777_216),
+    net_wmem_max_bytes: keepOr(integer(4096, 2_147_483_647, "a byte count"), "a byte count").default(16_777_216),
+    rt_throttling: oneOf(["keep", "off"]).default("keep"),
+    irq_affinity: oneOf(["keep", "move_off_hot_cpus"]).default("move_off_hot_cpus"),
+  })
+  .prefault({});
+export type HostTuningConfig = z.infer<typeof HostTuningConfig>;
 
 export const TuningConfig = z
   .strictObject({
@@ -308,7 +342,22 @@ export const TuningConfig = z
     cpus: z
       .strictObject({ main: cpu(), feed: cpu(), strategy: cpu(), execution: cpu() })
       .prefault({}),
+    sched: z.strictObject({ main: ThreadSched, feed: ThreadSched, strategy: ThreadSched, execution: ThreadSched }).prefault({}),
+    // mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): no page faults on the hot path, and no
+    // paging-in of the runtime's address-space reservations (plain MCL_CURRENT: 20 s, 6.4 GB here).
     mlockall: bool().default(true),
+    numa_node: z
+      .union([integer(0, 1023, "a NUMA node number"), z.literal("auto"), z.literal("none")], expected("a NUMA node number, auto or none"))
+      .default("auto"),
+    host: HostTuningConfig,
+    // Where the tuner reads and writes the host's knobs; tests point these at a temporary tree.
+    roots: z
+      .strictObject({
+        sys: nonEmptyString("a directory path").default("/sys"),
+        proc: nonEmptyString("a directory path").default("/proc"),
+        dev: nonEmptyString("a directory path").default("/dev"),
+      })
+      .prefault({}),
   })
   .prefault({});
 export type TuningConfig = z.infer<typeof TuningConfig>;
@@ -357,7 +406,7 @@ export const Config = z
     PINNED_THREADS.forEach((b, j) => {
       for (const a of PINNED_THREADS.slice(0, j)) {
         const n = cfg.tuning.cpus[b];
-        if (n < 0 || cfg.tuning.cpus[a] !== n || !(spins(a) || spins(b))) continue;
+        if (typeof n !== "number" || cfg.tuning.cpus[a] !== n || !(spins(a) || spins(b))) continue;
         const spinner = spins(b) ? b : a;
         issue(
           ["tuning", "cpus", b],

@@ -105,41 +105,49 @@ export class Doorbell {
   }
 }
 
-/** Iterations of `hasWork()` between clock reads in the `spin` strategy. */
-const SPIN_CLOCK_EVERY = 256;
+/** Polls of `hasWork()` between clock reads while spinning (~70 ns a poll here: ~4.5 µs). */
+const SPIN_CLOCK_EVERY = 64;
 
 /**
  * A consumer-side waiter implementing the three strategies:
  * - `spin`: busy-polls `hasWork()` (with `Atomics.pause`) until true or the timeout; lowest
  *   latency, burns a core.
- * - `hybrid`: `spinIterations` polls, then sleeps on the doorbell like `block`.
+ * - `hybrid`: polls for `spinMicros` microseconds, then sleeps on the doorbell like `block`. A
+ *   time budget, not a count of polls: 20,000 polls lasted ~1.4 ms here, far longer than the
+ *   gap between ticks, so a count made `hybrid` behave like `spin` (BENCHMARKS.md).
  * - `block`: prepareSleep → re-check `hasWork()` → sleep, at once.
  *
  * @example
  * const hasWork = () => md.available() !== 0 || exec.available() !== 0; // bound once
- * const waiter = new Waiter(doorbell, "hybrid", 1000);
+ * const waiter = new Waiter(doorbell, "hybrid", 50); // spin 50 µs, then sleep
  * for (;;) { waiter.waitFor(hasWork, 100); drain(); }
  */
 export class Waiter {
   readonly doorbell: Doorbell;
   readonly strategy: WaitStrategy;
-  readonly spinIterations: number;
+  /** How long `hybrid` polls before it sleeps (Infinity for `spin`, 0 for `block`). */
+  readonly spinMicros: number;
 
-  constructor(doorbell: Doorbell, strategy: WaitStrategy, spinIterations: number) {
+  constructor(doorbell: Doorbell, strategy: WaitStrategy, spinMicros: number) {
     this.doorbell = doorbell;
     this.strategy = strategy;
-    this.spinIterations = strategy === "block" ? 0 : strategy === "spin" ? Infinity : Math.max(0, spinIterations | 0);
+    this.spinMicros = strategy === "block" ? 0 : strategy === "spin" ? Infinity : Math.max(0, spinMicros);
   }
 
   /** Returns when `hasWork()` is true or `timeoutMs` has elapsed (then hasWork may be false). */
   waitFor(hasWork: () => boolean, timeoutMs: number): void {
     if (hasWork()) return;
-    const deadline = performance.now() + timeoutMs;
-    const spins = this.spinIterations;
-    for (let i = 0; i < spins; i++) {
-      Atomics.pause();
-      if (hasWork()) return;
-      if ((i & (SPIN_CLOCK_EVERY - 1)) === 0 && performance.now() >= deadline) return;
+    // performance.now() is per thread, which is all a duration on one thread needs.
+    const start = performance.now();
+    const deadline = start + timeoutMs;
+    const spinUntil = Math.min(deadline, start + this.spinMicros / 1000);
+    if (this.spinMicros > 0) {
+      for (let i = 1; ; i++) {
+        Atomics.pause();
+        if (hasWork()) return;
+        if ((i & (SPIN_CLOCK_EVERY - 1)) === 0 && performance.now() >= spinUntil) break;
+      }
+      if (performance.now() >= deadline) return;
     }
     const d = this.doorbell;
     for (;;) {

@@ -32,7 +32,7 @@ export function runExecution(init: WorkerInit, ready: () => void): void {
   const orders = new SpscRing(init.orderRing, cfg.rings.orders.slots);
   const exec = new SpscRing(init.execRing, cfg.rings.exec_events.slots);
   exec.attachDoorbell(new Doorbell(init.strategyDoorbell));
-  const waiter = new Waiter(new Doorbell(init.executionDoorbell), cfg.threads.execution.wait, cfg.threads.execution.spin_iterations);
+  const waiter = new Waiter(new Doorbell(init.executionDoorbell), cfg.threads.execution.wait, cfg.threads.execution.spin_us);
   const book = new QuoteBook(init.quoteBook, init.symbols.length);
   const table = new OrderTable(init.ordersTable, init.positionsTable, init.orderCapacity);
 

@@ -34,7 +34,7 @@ export async function runStrategy(init: WorkerInit, ready: () => void): Promise<
   const orders = new SpscRing(init.orderRing, cfg.rings.orders.slots);
   orders.attachDoorbell(new Doorbell(init.executionDoorbell));
   const doorbell = new Doorbell(init.strategyDoorbell);
-  const waiter = new Waiter(doorbell, cfg.threads.strategy.wait, cfg.threads.strategy.spin_iterations);
+  const waiter = new Waiter(doorbell, cfg.threads.strategy.wait, cfg.threads.strategy.spin_us);
   const book = new QuoteBook(init.quoteBook, init.symbols.length);
 
   const m = new MetricsBlock(StrategyMetrics, init.metrics);

@@ -118,10 +118,36 @@ describe("defaults", () => {
       },
       rings: { market_data: { slots: 65_536, when_full: "drop" }, orders: { slots: 4096 }, exec_events: { slots: 4096 } },
       threads: {
-        strategy: { wait: "hybrid", spin_iterations: 20_000 },
-        execution: { wait: "hybrid", spin_iterations: 20_000 },
+        strategy: { wait: "hybrid", spin_us: 50 },
+        execution: { wait: "hybrid", spin_us: 50 },
       },
-      tuning: { enabled: true, cpus: { main: -1, feed: -1, strategy: -1, execution: -1 }, mlockall: true },
+      tuning: {
+        enabled: true,
+        cpus: { main: "auto", feed: "auto", strategy: "auto", execution: "auto" },
+        sched: {
+          main: { policy: "auto", priority: 10 },
+          feed: { policy: "auto", priority: 10 },
+          strategy: { policy: "auto", priority: 10 },
+          execution: { policy: "auto", priority: 10 },
+        },
+        mlockall: true,
+        numa_node: "auto",
+        host: {
+          cpufreq_governor: "performance",
+          cpuidle_max_latency_us: "keep",
+          cpu_dma_latency_us: 0,
+          transparent_hugepages: "never",
+          vm_swappiness: 10,
+          kernel_numa_balancing: 0,
+          net_busy_poll_us: 50,
+          net_busy_read_us: 50,
+          net_rmem_max_bytes: 16_777_216,
+          net_wmem_max_bytes: 16_777_216,
+          rt_throttling: "keep",
+          irq_affinity: "move_off_hot_cpus",
+        },
+        roots: { sys: "/sys", proc: "/proc", dev: "/dev" },
+      },
       runtime_dir: "/run/tradingd",
       journal_path: "./tradingd-journal.sqlite",
     });
@@ -243,7 +269,7 @@ describe("schema errors: one line per issue, <dotted.path>: <message>", () => {
           "broker: {sim: {fill_ratio: 1.01, latency_us: -1}}",
           "risk: {max_order_notional: -1, max_open_orders: 0}",
           "rings: {market_data: {slots: 100}, orders: {slots: 2097152}, exec_events: {slots: 32}}",
-          "threads: {strategy: {spin_iterations: 1000000001}}",
+          "threads: {strategy: {spin_us: 1000001}}",
           "tuning: {cpus: {main: -2}}",
           "runtime_dir: ''",
         ].join("\n"),
@@ -263,8 +289,8 @@ describe("schema errors: one line per issue, <dotted.path>: <message>", () => {
       "rings.market_data.slots: expected a power of two from 64 to 16777216, was 100",
       "rings.orders.slots: expected a power of two from 64 to 1048576, was 2097152",
       "rings.exec_events.slots: expected a power of two from 64 to 1048576, was 32",
-      "threads.strategy.spin_iterations: expected an integer from 0 to 1000000000, was 1000000001",
-      "tuning.cpus.main: expected a CPU number, or -1 to leave the thread unpinned, was -2",
+      "threads.strategy.spin_us: expected an integer from 0 to 1000000, was 1000001",
+      "tuning.cpus.main: expected a CPU number from 0 to 4095, was -2",
       'runtime_dir: expected a directory path, was ""',
     ]);
   });
@@ -362,10 +388,10 @@ describe("cross-field rules", () => {
     ]);
   });
 
-  test("shared CPUs are fine for non-spinning threads, and -1 is never a conflict", () => {
+  test("shared CPUs are fine for non-spinning threads, and auto or none is never a conflict here", () => {
     const ok = [
       "tuning: {cpus: {feed: 1, strategy: 1, execution: 1}}",
-      "threads: {strategy: {wait: spin}, execution: {wait: spin}}\ntuning: {cpus: {main: 0, feed: 0, strategy: -1, execution: -1}}",
+      "threads: {strategy: {wait: spin}, execution: {wait: spin}}\ntuning: {cpus: {main: 0, feed: 0, strategy: auto, execution: none}}",
       "threads: {strategy: {wait: spin}, execution: {wait: spin}}\ntuning: {cpus: {main: 0, feed: 1, strategy: 2, execution: 3}}",
     ];
     for (const text of ok) expect(() => parseConfigText(text, "<cpu>", {})).not.toThrow();
