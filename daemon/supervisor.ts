@@ -22,6 +22,8 @@ import { FeedMetrics, StrategyMetrics, ExecutionMetrics } from "./metrics/layout
 import type { WorkerInit, WorkerMessage, WorkerRole } from "./workers/protocol.ts";
 import { logger } from "./log.ts";
 import { gettid, schedGetcpu } from "../ffi/libc.ts";
+import type { ThreadPlan } from "./tuning/threads.ts";
+import type { TuneAction } from "./tuning/action.ts";
 
 const log = logger("supervisor");
 const ORDER_CAPACITY = 1 << 16;
@@ -38,6 +40,9 @@ export interface PipelineOptions {
   configDir?: string;
   readyTimeoutMs?: number;
   stopDeadlineMs?: number;
+  /** The tuner's thread plan: each worker pins itself and sets its policy before it is ready. */
+  threadPlan?: ThreadPlan | null;
+  numaNode?: number | null;
 }
 
 export interface StrategyFailure {
@@ -73,15 +78,27 @@ export class Pipeline {
   /** Set when a worker failed: the daemon must exit non-zero. */
   failure: Error | null = null;
   stopping = false;
+  /** What each worker's own tuning did (pinning, policy, NUMA), as the workers reported it. */
+  readonly threadTuning: TuneAction[] = [];
+  /** The whole tuning report (host, process, threads, advice), for /status and /metrics. */
+  readonly tuning: TuneAction[] = [];
+  /** Whether the tuner planned this run (false with --no-tune). */
+  get threadPlanned(): boolean {
+    return this.#threadPlan !== null;
+  }
   readonly #workers = new Map<WorkerRole, Worker>();
   readonly #stopped = new Map<WorkerRole, PromiseWithResolvers<void>>();
-  readonly #options: Required<PipelineOptions>;
+  readonly #options: Required<Omit<PipelineOptions, "threadPlan" | "numaNode">>;
+  readonly #threadPlan: ThreadPlan | null;
+  readonly #numaNode: number | null;
   readonly #failed = Promise.withResolvers<Error>();
 
   constructor(config: Config, options: PipelineOptions = {}) {
     this.config = config;
     this.symbols = Object.freeze([...config.symbols]);
     this.#options = { configDir: options.configDir ?? process.cwd(), readyTimeoutMs: options.readyTimeoutMs ?? 15_000, stopDeadlineMs: options.stopDeadlineMs ?? 1_800 };
+    this.#threadPlan = options.threadPlan ?? null;
+    this.#numaNode = options.numaNode ?? null;
     this.md = SpscRing.create(config.rings.market_data.slots);
     this.orders = SpscRing.create(config.rings.orders.slots);
     this.exec = SpscRing.create(config.rings.exec_events.slots);
@@ -127,6 +144,7 @@ export class Pipeline {
           t.tid = msg.tid;
           t.cpu = msg.cpu;
           t.ready = true;
+          this.threadTuning.push(...msg.tuning);
           log.info(`${role} worker ready`, { tid: msg.tid, cpu: msg.cpu });
           clearTimeout(timer);
           ready.resolve();
@@ -177,6 +195,7 @@ export class Pipeline {
       positionsTable: this.table.positionsSab,
       orderCapacity: this.table.capacity,
       metrics: this.#metricsFor(role),
+      tuning: this.#threadPlan ? { assignment: this.#threadPlan.threads[role], numaNode: this.#numaNode } : null,
     };
     worker.postMessage(init);
     return ready.promise;

@@ -5,6 +5,7 @@ export const USAGE: Record<string, string> = {
 Usage:
   tradingd run [--config FILE] [--no-tune] [--listen HOST:PORT]
   tradingd check-config FILE
+  tradingd tune --plan | --apply-host | --revert [--config FILE]
   tradingd version
   tradingd help [COMMAND]
 
@@ -29,6 +30,21 @@ SIGINT or SIGTERM stops the feed, drains the rings and exits 0; a second signal 
 
 Validates FILE (YAML) and the strategy parameters in it, prints the effective configuration
 with secrets hidden, and exits 0; on an error prints each problem with its path and exits 78.`,
+  tune: `Usage: tradingd tune --plan | --apply-host | --revert [--config FILE]
+
+Host tuning without running the daemon. \`run\` tunes at startup by itself (unless --no-tune);
+these are for a look beforehand and for systemd, which runs the root-only part apart.
+
+  --plan        print what \`run\` would do on this host (CPUs, policies, knobs, advice);
+                changes nothing
+  --apply-host  root only: write the sysfs/procfs knobs, saving the originals in
+                tuning.state_dir (the unit's ExecStartPre=+)
+  --revert      write the saved originals back (the unit's ExecStopPost=+; by hand after a
+                crash); nothing saved, nothing to do
+  -c, --config FILE   YAML configuration (default: the embedded default)
+
+Exit codes: 0 done, 1 not root for --apply-host or a revert left something, 78 the plan is
+refused by a safety interlock or the config is wrong.`,
   version: `Usage: tradingd version
 
 Prints the tradingd version and the Bun runtime it was built with.`,

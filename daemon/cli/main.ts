@@ -12,6 +12,7 @@ import { ConfigError, defaultConfig, loadConfigFile, redactConfig } from "../con
 import { parseListen, type Config } from "../config/schema.ts";
 import { loadStrategy, StrategyLoadError } from "../strategy/load.ts";
 import { runDaemon } from "./run.ts";
+import { runTune, type TuneMode } from "./tune.ts";
 
 function out(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : text + "\n");
@@ -69,6 +70,27 @@ async function run(args: string[]): Promise<number> {
   return runDaemon({ config, configDir, noTune: values["no-tune"] === true, listen, configSource: values.config ?? "(embedded default)" });
 }
 
+async function tune(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      config: { type: "string", short: "c" },
+      plan: { type: "boolean" },
+      "apply-host": { type: "boolean" },
+      revert: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return out(USAGE.tune!), EXIT_OK;
+  if (positionals.length > 0) throw new UsageError(`tune takes no arguments, got "${positionals[0]}"`, "tune");
+  const modes = (["plan", "apply-host", "revert"] as const).filter((m) => values[m] === true);
+  if (modes.length !== 1) throw new UsageError("tune needs exactly one of --plan, --apply-host, --revert", "tune");
+  const { config } = await loadEffectiveConfig(values.config);
+  return runTune(modes[0] as TuneMode, config, out, err);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -92,6 +114,8 @@ export async function main(argv: string[]): Promise<number> {
         return await run(rest);
       case "check-config":
         return await checkConfig(rest);
+      case "tune":
+        return await tune(rest);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

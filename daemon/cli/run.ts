@@ -11,8 +11,13 @@ import { parseListen } from "../config/schema.ts";
 import { Pipeline } from "../supervisor.ts";
 import { createApp } from "../http/app.ts";
 import { configureLog, logger } from "../log.ts";
-import { EXIT_FAILURE, EXIT_OK } from "./exit-codes.ts";
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from "./exit-codes.ts";
+import { applyHostPart, applyProcessPart, hostPartApplied, planTuning, revertHostPart, type ProcessTuning, type TuningPlan } from "../tuning/tuner.ts";
+import { formatReport } from "../tuning/report.ts";
+import type { TuneAction } from "../tuning/action.ts";
 import { VERSION } from "../version.ts";
+import { startSystemdIntegration } from "../systemd/watchdog.ts";
+import type { SystemdIntegration } from "../systemd/watchdog.ts";
 
 const log = logger("tradingd");
 
@@ -29,10 +34,19 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   configureLog(config.log.level, config.log.format);
   log.info(`tradingd ${VERSION} starting`, { config: opts.configSource, mode: config.mode, pid: process.pid, bun: Bun.version });
 
-  if (opts.noTune || !config.tuning.enabled) log.info("host tuning skipped", { reason: opts.noTune ? "--no-tune" : "tuning.enabled is false" });
-  else log.warn("host tuning is not built into this version yet: nothing on the host was changed (use --no-tune to silence this)");
+  // Plan first (reads only): a plan the interlocks refuse stops here, before anything changed.
+  const tune = !opts.noTune && config.tuning.enabled;
+  let plan: TuningPlan | null = null;
+  if (!tune) log.info("host tuning skipped", { reason: opts.noTune ? "--no-tune" : "tuning.enabled is false" });
+  else {
+    plan = planTuning(config);
+    if (plan.refusals.length > 0) {
+      log.error(`the tuning plan is refused, nothing was changed:\n  ${plan.refusals.join("\n  ")}`);
+      return EXIT_CONFIG;
+    }
+  }
 
-  const pipeline = new Pipeline(config, { configDir: opts.configDir });
+  const pipeline = new Pipeline(config, { configDir: opts.configDir, threadPlan: plan?.threads ?? null, numaNode: plan?.numaNode ?? null });
   const app = createApp(pipeline);
   const { host, port } = opts.listen ?? parseListen(config.http.listen);
   let server: ReturnType<typeof Bun.serve>;
@@ -45,6 +59,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return EXIT_FAILURE;
   }
   log.info(`http listening on ${server.url.href.replace(/\/$/, "")}`);
+
+  let tuning: AppliedTuning | null = null;
+  if (plan) {
+    tuning = applyTuning(plan, config);
+    pipeline.tuning.push(...tuning.actions);
+  }
 
   const done = Promise.withResolvers<number>();
   let signals = 0;
@@ -61,15 +81,25 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   process.on("SIGTERM", onSignal);
   pipeline.failed.then((e) => done.resolve(EXIT_FAILURE), () => {});
 
+  let systemd: SystemdIntegration | null = null;
   try {
     await Promise.race([pipeline.start(), done.promise]);
+    if (pipeline.isReady()) systemd = startSystemdIntegration(pipeline, log);
+    if (tuning) {
+      pipeline.tuning.push(...pipeline.threadTuning);
+      process.stderr.write(formatReport(pipeline.tuning));
+      const failed = pipeline.tuning.filter((a) => a.status === "failed").length;
+      log.info("host tuning done", { actions: pipeline.tuning.length, failed });
+    }
   } catch (e) {
     log.error(`startup failed: ${(e as Error).message}`);
     done.resolve(EXIT_FAILURE);
   }
   const code = await done.promise;
+  systemd?.stop();
   await pipeline.stop();
   server.stop(true);
+  if (tuning) revertTuning(tuning);
   const failure = pipeline.failure;
   if (failure) log.error(`exiting with status 1: ${failure.message}`);
   else log.info("stopped", { status: code });
@@ -77,3 +107,47 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   process.off("SIGTERM", onSignal);
   return failure ? EXIT_FAILURE : code;
 }
+
+interface AppliedTuning {
+  plan: TuningPlan;
+  actions: TuneAction[];
+  process: ProcessTuning;
+  /** This process wrote the host knobs, so it puts them back on exit. */
+  revertHost: boolean;
+}
+
+/**
+ * The host part (when root; otherwise it is the unit's `ExecStartPre=+ tradingd tune
+ * --apply-host`), then the process part. Threads tune themselves as they start.
+ */
+function applyTuning(plan: TuningPlan, config: Config): AppliedTuning {
+  const actions: TuneAction[] = [];
+  let revertHost = false;
+  if (hostPartApplied(plan.roots)) {
+    actions.push({ id: "host", scope: "host", target: plan.stateFile, desired: "host knobs", status: "unchanged", reason: "already applied by `tradingd tune --apply-host` (the state file exists); reverted by `tradingd tune --revert`" });
+  } else if (process.getuid?.() === 0) {
+    actions.push(...applyHostPart(plan));
+    revertHost = true;
+  } else {
+    for (const w of plan.host) {
+      actions.push(
+        w.action.status === "planned"
+          ? { ...w.action, status: "skipped", reason: "needs root", hint: "run `tradingd tune --apply-host` as root first (the unit's ExecStartPre=+ does)" }
+          : w.action,
+      );
+    }
+  }
+  const proc = applyProcessPart(plan, config);
+  actions.push(...proc.actions, ...plan.advice);
+  return { plan, actions, process: proc, revertHost };
+}
+
+function revertTuning(t: AppliedTuning): void {
+  t.process.release();
+  if (!t.revertHost) return;
+  const actions = revertHostPart(t.plan.roots);
+  const failed = actions.filter((a) => a.status === "failed");
+  if (failed.length > 0) process.stderr.write(formatReport(actions, "host tuning revert"));
+  log.info("host tuning reverted", { restored: actions.filter((a) => a.status === "applied").length, failed: failed.length });
+}
+

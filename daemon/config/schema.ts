@@ -321,11 +321,11 @@ const keepOr = <T extends z.ZodType>(schema: T, description: string) => z.union(
 export const HostTuningConfig = z
   .strictObject({
     cpufreq_governor: keepOr(nonEmptyString("a cpufreq governor name"), "a cpufreq governor name").default("performance"),
-    cpuidle_max_latency_us: keepOr(integer(0, 1_000_000, "an integer from 0 to 1000000"), "an integer from 0 to 1000000").default("keep"),
+    cpuidle_max_latency_us: keepOr(integer(0, 1_000_000, "an integer from 0 to 1000000"), "an integer from 0 to 1000000").default(1),
     cpu_dma_latency_us: keepOr(integer(0, 2_000_000_000, "an integer >= 0"), "an integer >= 0").default(0),
     transparent_hugepages: oneOf(["keep", "never", "madvise", "always"]).default("never"),
     vm_swappiness: keepOr(integer(0, 200, "an integer from 0 to 200"), "an integer from 0 to 200").default(10),
-    kernel_numa_balancing: keepOr(integer(0, 1, "0 or 1"), "0 or 1").default(0),
+    kernel_numa_balancing: z.union([z.literal("keep"), z.literal(0), z.literal(1)], expected("0 or 1, or keep")).default(0),
     net_busy_poll_us: keepOr(integer(0, 1_000_000, "an integer from 0 to 1000000"), "an integer from 0 to 1000000").default(50),
     net_busy_read_us: keepOr(integer(0, 1_000_000, "an integer from 0 to 1000000"), "an integer from 0 to 1000000").default(50),
     net_rmem_max_bytes: keepOr(integer(4096, 2_147_483_647, "a byte count"), "a byte count").default(16_777_216),
@@ -358,6 +358,9 @@ export const TuningConfig = z
         dev: nonEmptyString("a directory path").default("/dev"),
       })
       .prefault({}),
+    // Where the host part saves the originals it overwrote (for the revert). Root-only, and not the
+    // daemon's runtime_dir: root writes back what this file names.
+    state_dir: nonEmptyString("a directory path").default("/run/tradingd-tuning"),
   })
   .prefault({});
 export type TuningConfig = z.infer<typeof TuningConfig>;

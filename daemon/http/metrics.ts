@@ -20,6 +20,7 @@ import { renderPrometheus, histogramFamilySamples, type MetricFamily, type Sampl
 import type { HistogramSnapshot } from "../metrics/histogram.ts";
 import { RISK_REASON_NAMES } from "../risk/checks.ts";
 import { TRADING_STATE_NAMES } from "../shm/control.ts";
+import { tuningMetricFamily } from "../tuning/report.ts";
 
 export const STAGES = ["feed_publish", "md_hop", "decision", "order_hop", "tick_to_order", "exec_hop", "tick_to_ack"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -117,6 +118,7 @@ export function renderMetrics(p: Pipeline): string {
       p.table.positions(p.symbols.length).map((r) => ({ labels: { symbol: p.symbols[r.symbolId]! }, value: r.qty })),
     ),
     gauge("tradingd_resident_memory_bytes", "Resident set size of the process.", [{ value: mem.rss }]),
+    ...(p.tuning.length > 0 ? [tuningMetricFamily(p.tuning)] : []),
     { name: "tradingd_stage_latency_seconds", help: "Latency of each pipeline stage (see the stage table in the docs).", type: "histogram", samples: histogramFamilySamples(series) },
   ];
   return renderPrometheus(families);

@@ -26,6 +26,11 @@ export function statusDocument(p: Pipeline) {
     feed: p.config.feed.kind,
     broker: p.config.broker.kind,
     strategy: { name: p.config.strategy.name, failed: p.strategyFailure },
+    tuning: {
+      enabled: p.threadPlanned,
+      counts: Object.fromEntries(["applied", "unchanged", "skipped", "failed", "advice"].map((s) => [s, p.tuning.filter((a) => a.status === s).length])),
+      actions: p.tuning,
+    },
     threads: p.threads.map((t) => ({
       name: t.name,
       tid: t.name === "main" ? t.tid : gauges[t.name].thread_id || t.tid,

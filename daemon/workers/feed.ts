@@ -26,6 +26,8 @@ import { nowNs } from "../shm/clock.ts";
 import { gettid, schedGetcpu } from "../../ffi/libc.ts";
 
 const SPIN_BELOW_NS = 20_000;
+/** Longest single sleep, so a slow feed still writes its heartbeat and sees a stop request. */
+const MAX_SLEEP_MS = 250;
 
 export function runFeed(init: WorkerInit, ready: () => void): void {
   const cfg = init.config;
@@ -70,17 +72,20 @@ export function runFeed(init: WorkerInit, ready: () => void): void {
   const start = nowNs();
   let produced = 0;
   let turns = 0;
+  let lastBeat = 0;
   while (!stopRequested()) {
     if (maxEvents > 0 && produced >= maxEvents) break;
     const now = nowNs();
-    if ((++turns & 1023) === 0) {
-      m.add(cTurns, 1024);
+    if ((++turns & 1023) === 0) m.add(cTurns, 1024);
+    // Proof of life for the systemd watchdog: at least once a second, even when idle.
+    if (now - lastBeat >= 1e9) {
+      lastBeat = now;
       m.set(gHeartbeat, now);
     }
     let due = Math.floor(((now - start) * rate) / 1e9) - produced;
     if (due <= 0) {
       const wait = start + ((produced + 1) * 1e9) / rate - now;
-      if (wait > SPIN_BELOW_NS) Atomics.wait(sleepWord, 0, 0, (wait - SPIN_BELOW_NS / 2) / 1e6);
+      if (wait > SPIN_BELOW_NS) Atomics.wait(sleepWord, 0, 0, Math.min(MAX_SLEEP_MS, (wait - SPIN_BELOW_NS / 2) / 1e6));
       continue;
     }
     if (due > batchMax) due = batchMax;

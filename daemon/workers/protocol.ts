@@ -8,6 +8,9 @@
  * control-block word and not a message.
  */
 import type { Config } from "../config/schema.ts";
+import type { TuneAction } from "../tuning/action.ts";
+import type { ThreadAssignment } from "../tuning/threads.ts";
+import { applyThreadTuning } from "../tuning/apply-thread.ts";
 import { gettid, schedGetcpu } from "../../ffi/libc.ts";
 
 export type WorkerRole = "feed" | "strategy" | "execution";
@@ -30,10 +33,12 @@ export interface WorkerInit {
   positionsTable: SharedArrayBuffer;
   orderCapacity: number;
   metrics: SharedArrayBuffer;
+  /** This thread's part of the tuning plan (null: --no-tune). Applied by the worker on itself. */
+  tuning: { assignment: ThreadAssignment; numaNode: number | null } | null;
 }
 
 export type WorkerMessage =
-  | { type: "ready"; role: WorkerRole; tid: number; cpu: number }
+  | { type: "ready"; role: WorkerRole; tid: number; cpu: number; tuning: TuneAction[] }
   | { type: "stopped"; role: WorkerRole }
   | { type: "fatal"; role: WorkerRole; message: string; stack: string }
   | { type: "strategy-error"; message: string; stack: string; callback: string };
@@ -45,8 +50,10 @@ export function serveWorker(run: (init: WorkerInit, ready: () => void) => void |
     const init = ev.data;
     if (init?.type !== "init") return;
     try {
+      // Pinning and scheduling policy are per thread: the worker applies them to itself, first.
+      const tuning = init.tuning ? applyThreadTuning(init.role, init.tuning.assignment, init.tuning.numaNode) : [];
       await run(init, () => {
-        postMessage({ type: "ready", role: init.role, tid: gettid(), cpu: schedGetcpu() } satisfies WorkerMessage);
+        postMessage({ type: "ready", role: init.role, tid: gettid(), cpu: schedGetcpu(), tuning } satisfies WorkerMessage);
       });
       postMessage({ type: "stopped", role: init.role } satisfies WorkerMessage);
     } catch (err) {

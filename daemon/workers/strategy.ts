@@ -26,6 +26,9 @@ import type { Strategy } from "../strategy/api.ts";
 import { nowNs } from "../shm/clock.ts";
 import { gettid, schedGetcpu } from "../../ffi/libc.ts";
 
+/** Longest single wait, so the heartbeat is written at least once a second when idle. */
+const MAX_WAIT_MS = 500;
+
 export async function runStrategy(init: WorkerInit, ready: () => void): Promise<void> {
   const cfg = init.config;
   const control = new ControlBlock(init.control);
@@ -47,12 +50,13 @@ export async function runStrategy(init: WorkerInit, ready: () => void): Promise<
   const cTurns = m.counterIndex("loop_turns");
   const cWaits = m.counterIndex("order_ring_waits");
   const gHeartbeat = m.gaugeIndex("heartbeat_ns");
+  const gThreadCpu = m.gaugeIndex("thread_cpu");
   const riskCounters = RISK_REASON_NAMES.map((r) => m.counterIndex(`risk_reject_${r}`));
   const hMdHop = m.histogram("md_hop");
   const hDecision = m.histogram("decision");
   const hExecHop = m.histogram("exec_hop");
   m.set(m.gaugeIndex("thread_id"), gettid());
-  m.set(m.gaugeIndex("thread_cpu"), schedGetcpu());
+  m.set(gThreadCpu, schedGetcpu());
 
   const stopRequested = () => Atomics.load(control.words, W_STOP_STRATEGY) !== 0;
   const runtime = new StrategyRuntime(
@@ -102,6 +106,7 @@ export async function runStrategy(init: WorkerInit, ready: () => void): Promise<
   let nextTimer = nowNs() + timerNs;
   let feedDoneSeen = false;
   let turns = 0;
+  let lastBeat = 0;
   let waitsSeen = 0;
 
   ready();
@@ -197,8 +202,7 @@ export async function runStrategy(init: WorkerInit, ready: () => void): Promise<
     const now = nowNs();
     if (now >= nextTimer) {
       nextTimer = now + timerNs;
-      m.set(gHeartbeat, now);
-      m.set(m.gaugeIndex("thread_cpu"), schedGetcpu());
+      m.set(gThreadCpu, schedGetcpu());
       const w = orders.producerWaits();
       if (w !== waitsSeen) {
         m.add(cWaits, w - waitsSeen);
@@ -218,7 +222,12 @@ export async function runStrategy(init: WorkerInit, ready: () => void): Promise<
     if ((++turns & 1023) === 0) m.add(cTurns, 1024);
     if (!feedDoneSeen && control.get(W_FEED_DONE) !== 0) feedDoneSeen = true;
     if (stopRequested() && md.available() === 0) break;
-    if (!worked) waiter.waitFor(hasWork, Math.max(0, (nextTimer - now) / 1e6));
+    // Proof of life for the systemd watchdog: at least once a second, even when idle.
+    if (now - lastBeat >= 1e9) {
+      lastBeat = now;
+      m.set(gHeartbeat, now);
+    }
+    if (!worked) waiter.waitFor(hasWork, Math.min(MAX_WAIT_MS, Math.max(0, (nextTimer - now) / 1e6)));
   }
   if (strategy) {
     callback = "onStop";
@@ -228,7 +237,6 @@ export async function runStrategy(init: WorkerInit, ready: () => void): Promise<
       fail(err);
     }
   }
-  void control.get(W_STRATEGY_FAILED);
 }
 
 if (!Bun.isMainThread) serveWorker(runStrategy);

@@ -134,7 +134,7 @@ describe("defaults", () => {
         numa_node: "auto",
         host: {
           cpufreq_governor: "performance",
-          cpuidle_max_latency_us: "keep",
+          cpuidle_max_latency_us: 1,
           cpu_dma_latency_us: 0,
           transparent_hugepages: "never",
           vm_swappiness: 10,
@@ -147,6 +147,7 @@ describe("defaults", () => {
           irq_affinity: "move_off_hot_cpus",
         },
         roots: { sys: "/sys", proc: "/proc", dev: "/dev" },
+        state_dir: "/run/tradingd-tuning",
       },
       runtime_dir: "/run/tradingd",
       journal_path: "./tradingd-journal.sqlite",
