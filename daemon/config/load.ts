@@ -20,6 +20,7 @@
  * ```
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
 import { Config, isSecretKey, RULE_ISSUE } from "./schema.ts";
@@ -134,7 +135,22 @@ interface Substituted {
 }
 
 /**
- * Replace `${NAME}` in every string value of the tree with `env[NAME]`; `$${` is a literal `${`.
+ * A systemd credential (`LoadCredential=name:…` in the unit): the file `name` (the variable's
+ * name in lower case) in `$CREDENTIALS_DIRECTORY`, without its trailing newline.
+ */
+function readCredential(env: Env, name: string): string | undefined {
+  const dir = env.CREDENTIALS_DIRECTORY;
+  if (!dir) return undefined;
+  try {
+    return readFileSync(join(dir, name.toLowerCase()), "utf8").replace(/\r?\n$/, "");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Replace `${NAME}` in every string value of the tree with `env[NAME]`, or else with the systemd
+ * credential of that name in lower case; `$${` is a literal `${`.
  * Values stay strings (`"${QTY}"` is not re-read as a number).
  */
 function substituteEnv(tree: unknown, env: Env): Substituted {
@@ -157,9 +173,13 @@ function substituteEnv(tree: unknown, env: Env): Substituted {
           errors.push(`${where}: malformed environment reference, expected \${NAME} (write $\${ for a literal \${)`);
           return v;
         }
-        const found = env[name];
-        if (found === undefined) errors.push(`${where}: environment variable ${name} is not set`);
-        else out += found;
+        const found = env[name] ?? readCredential(env, name);
+        if (found === undefined) {
+          errors.push(
+            `${where}: environment variable ${name} is not set` +
+              (env.CREDENTIALS_DIRECTORY ? ` and there is no credential ${name.toLowerCase()} in $CREDENTIALS_DIRECTORY` : ""),
+          );
+        } else out += found;
         names.push(name);
         i = end + 1;
       } else {

@@ -105,7 +105,7 @@ describe("defaults", () => {
         max_events: 0,
       },
       polygon_channels: ["Q", "T"],
-      strategy: { name: "threshold", module: "", timer_interval_ms: 1000, params: {} },
+      strategy: { name: "threshold", module: "", timer_interval_ms: 1000, warmup_events: 20_000, params: {} },
       broker_kind: "sim",
       sim: { latency_us: 50, fill_ratio: 1, reject_if_no_quote: true },
       alpaca_live: false,
@@ -475,6 +475,24 @@ describe("reading the file", () => {
     writeFileSync(file, "mode: paper\nsymbols: [SPY]\n");
     const cfg = loadConfigFile(file, {});
     expect([cfg.mode, cfg.symbols]).toEqual(["paper", ["SPY"]]);
+  });
+});
+
+describe("systemd credentials", () => {
+  test("an unset ${NAME} is read from $CREDENTIALS_DIRECTORY/name (lower case), trailing newline dropped", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tradingd-creds-"));
+    try {
+      writeFileSync(join(dir, "polygon_api_key"), "pk-from-credential\n");
+      const cfg = parseConfigText("feed: {polygon: {api_key: \"${POLYGON_API_KEY}\"}}", "<cred>", { CREDENTIALS_DIRECTORY: dir });
+      expect(cfg.feed.polygon.api_key).toBe("pk-from-credential");
+      // The environment wins over a credential.
+      expect(parseConfigText("feed: {polygon: {api_key: \"${POLYGON_API_KEY}\"}}", "<cred>", { CREDENTIALS_DIRECTORY: dir, POLYGON_API_KEY: "env" }).feed.polygon.api_key).toBe("env");
+      expect(linesOf("broker: {alpaca: {key_id: \"${ALPACA_KEY_ID}\"}}", { CREDENTIALS_DIRECTORY: dir })).toEqual([
+        "broker.alpaca.key_id: environment variable ALPACA_KEY_ID is not set and there is no credential alpaca_key_id in $CREDENTIALS_DIRECTORY",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

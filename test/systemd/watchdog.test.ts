@@ -94,7 +94,7 @@ describe("tradingd run under a notify socket", () => {
   test("a wedged strategy worker stops the watchdog pings (the main thread alone stays healthy)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tradingd-watchdog-"));
     const config = join(dir, "wedged.yaml");
-    writeFileSync(config, `strategy:\n  name: module\n  module: ${join(import.meta.dir, "wedged-strategy-fixture.ts")}\n`);
+    writeFileSync(config, `strategy:\n  name: module\n  module: ${join(import.meta.dir, "wedged-strategy-fixture.ts")}\n  warmup_events: 0  # the fixture wedges on its first quotes: warm-up would wedge first\n`);
     await using rx = notifyReceiver("abstract");
     await using d = await startDaemon([BUN, MAIN, "run", "--no-tune", "--listen", "127.0.0.1:0", "--config", config], ROOT, { NOTIFY_SOCKET: rx.address, WATCHDOG_USEC: "200000" });
     expect(await rx.next()).toStartWith("READY=1\n");

@@ -1,0 +1,129 @@
+/**
+ * Warm-up before ready: runs synthetic events through the strategy engine, the risk checks and
+ * the order encoding (orders going nowhere), so the JIT has compiled the hot paths before the
+ * first real tick.
+ *
+ * Everything is scratch: its own rings, quote book, control block and metric block, and a
+ * second instance of the strategy from the same factory (the live one never sees warm-up data).
+ * Orders land on a scratch order ring where a stand-in broker acknowledges and fills them at
+ * once, so the exec-event path is compiled too. The code run is the live code (the same
+ * `StrategyEngine` and `StrategyRuntime` methods), which is what the JIT compiles.
+ */
+import type { Config } from "../config/schema.ts";
+import type { Strategy } from "./api.ts";
+import { StrategyEngine } from "./engine.ts";
+import { SpscRing } from "../shm/ring.ts";
+import { ControlBlock } from "../shm/control.ts";
+import { QuoteBook } from "../shm/quote-book.ts";
+import { MetricsBlock } from "../metrics/block.ts";
+import { StrategyMetrics } from "../metrics/layouts.ts";
+import { SyntheticMarket } from "../feeds/synthetic/generator.ts";
+import { RecordKind, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, F_P3, flagsSide } from "../shm/records.ts";
+import { nowNs } from "../shm/clock.ts";
+
+const SLOTS = 4096;
+const BATCH = 64;
+
+export interface WarmupResult {
+  events: number;
+  orders: number;
+  /** Set when the strategy threw during warm-up (it is then stopped early). */
+  error: string | null;
+  ms: number;
+}
+
+export function warmUp(config: Config, symbols: readonly string[], strategy: Strategy, events: number): WarmupResult {
+  const started = performance.now();
+  const md = SpscRing.create(SLOTS);
+  const orders = SpscRing.create(SLOTS);
+  const exec = SpscRing.create(SLOTS);
+  const book = QuoteBook.create(symbols.length);
+  const metrics = MetricsBlock.create(StrategyMetrics);
+  let error: string | null = null;
+  // No order-rate or open-order limit in the warm-up: the point is to run the sending path.
+  const scratchConfig: Config = { ...config, risk: { ...config.risk, max_orders_per_sec: 10_000, max_open_orders: 1_000_000 } };
+  const engine = new StrategyEngine({
+    config: scratchConfig,
+    symbols,
+    md,
+    exec,
+    orders,
+    control: new ControlBlock(),
+    book,
+    metrics,
+    strategy,
+    stopRequested: () => false,
+    onStrategyError: (err) => {
+      error = err instanceof Error ? err.message : String(err);
+    },
+    log: () => {},
+  });
+  const syn = config.feed.synthetic;
+  const market = new SyntheticMarket({
+    seed: (syn.seed ^ 0x5eed) >>> 0,
+    symbols: symbols.length,
+    tradeRatio: syn.trade_ratio,
+    startPrice: syn.start_price,
+    volatilityBps: syn.volatility_bps,
+    spreadBps: syn.spread_bps,
+  });
+  engine.start();
+  let produced = 0;
+  let sent = 0;
+  while (produced < events && engine.strategyRunning) {
+    const now = nowNs();
+    const n = Math.min(BATCH, events - produced);
+    for (let k = 0; k < n; k++) {
+      const slot = md.tryClaim();
+      const kind = market.next(md.i32, md.f64, slot * 16, slot * 8, now);
+      md.f64[slot * 8 + F_TPUB] = now;
+      if (kind === RecordKind.QUOTE) book.writeQuote(market.lastSymbol, market.p0, market.p1, market.p2, market.p3, now);
+      else book.writeTrade(market.lastSymbol, market.p0, now);
+    }
+    md.publish();
+    produced += n;
+    engine.drainMarketData();
+    sent += fillEverything(orders, exec, book);
+    engine.drainExecEvents();
+  }
+  // No onStop: the scratch instance is dropped, and a strategy's stop may act on the world.
+  return { events: produced, orders: sent, error, ms: performance.now() - started };
+}
+
+/** The stand-in broker: every new order is acknowledged and filled whole at the touch. */
+function fillEverything(orders: SpscRing, exec: SpscRing, book: QuoteBook): number {
+  const n = orders.available();
+  for (let k = 0; k < n; k++) {
+    const s = orders.slotAt(k);
+    const i = s * 16;
+    const f = s * 8;
+    if (orders.i32[i + I_KIND] !== RecordKind.ORDER_NEW) continue;
+    const sym = orders.i32[i + I_SYMBOL]!;
+    const id = orders.i32[i + I_A]!;
+    const side = flagsSide(orders.i32[i + I_B]!);
+    const qty = orders.f64[f + F_P0]!;
+    const px = book.read(sym) ? (side === 1 ? book.askPx : book.bidPx) : orders.f64[f + F_P1]!;
+    emit(exec, RecordKind.ACK, sym, id, side, 0, 0, 0, qty, orders.f64[f + F_TRECV]!);
+    emit(exec, RecordKind.FILL, sym, id, side, qty, px, qty, 0, orders.f64[f + F_TRECV]!);
+  }
+  if (n > 0) orders.release(n);
+  if (exec.claimedCount() > 0) exec.publish();
+  return n;
+}
+
+function emit(exec: SpscRing, kind: RecordKind, sym: number, id: number, b: number, lastQty: number, lastPx: number, cum: number, leaves: number, tRecv: number): void {
+  const slot = exec.tryClaim();
+  if (slot < 0) return;
+  const i = slot * 16;
+  const f = slot * 8;
+  exec.i32[i + I_KIND] = kind;
+  exec.i32[i + I_SYMBOL] = sym;
+  exec.i32[i + I_A] = id;
+  exec.i32[i + I_B] = b;
+  exec.f64[f + F_TRECV] = tRecv;
+  exec.f64[f + F_TPUB] = nowNs();
+  exec.f64[f + F_P0] = lastQty;
+  exec.f64[f + F_P1] = lastPx;
+  exec.f64[f + F_P2] = cum;
+  exec.f64[f + F_P3] = leaves;
+}
