@@ -151,5 +151,19 @@ export function planThreads(input: ThreadTuningInput): ThreadPlan {
     );
     actions.push({ id: `thread.${t}.sched`, scope: "thread", target: t, desired: a.policy === "other" ? "SCHED_OTHER" : `SCHED_${a.policy.toUpperCase()} ${a.priority}`, status: "planned" });
   }
+  const rtThreads = THREAD_NAMES.filter((t) => threads[t].policy !== "other");
+  const throttled = input.rtRuntimeUs !== null && input.rtRuntimeUs !== -1 && !input.hostTurnsThrottlingOff;
+  if (rtThreads.length > 0 && throttled) {
+    actions.push({
+      id: "thread.rt_throttling",
+      scope: "thread",
+      target: "kernel.sched_rt_runtime_us",
+      desired: "-1 (off)",
+      before: String(input.rtRuntimeUs),
+      status: "advice",
+      reason: `${rtThreads.join(", ")} run real-time with RT throttling on: a real-time thread busy for a whole second is stopped for the rest of it (50 ms)`,
+      hint: "on a host whose hot CPUs are isolated (isolcpus, nohz_full, rcu_nocbs), set tuning.host.rt_throttling: off",
+    });
+  }
   return { threads, hotCpus, housekeepingCpus: housekeeping, actions, refusals };
 }

@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUN, ROOT, startDaemon } from "../support/daemon-fixture.ts";
 import { waitUntil } from "../support/wait.ts";
+import { fakeHost } from "../tuning/host/fake-host.ts";
 import type { StatusDocument } from "../../daemon/http/status.ts";
 
 /**
@@ -50,4 +51,22 @@ describe("compiled binary", () => {
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(0);
   });
+
+  test.skipIf(process.getuid?.() !== 0)("tunes the host (knobs in a temporary tree), pins its workers, and puts the knobs back on SIGTERM (root)", async () => {
+    using host = fakeHost({ irqbalance: false });
+    const before = host.read("proc/sys/vm/swappiness");
+    const file = join(host.dir, "tradingd.yaml");
+    writeFileSync(file, `tuning:\n  roots: { sys: ${host.roots.sys}, proc: ${host.roots.proc}, dev: ${host.roots.dev} }\n  state_dir: ${host.roots.run}\n`);
+    await using d = await startDaemon([bin, "run", "--config", file, "--listen", "127.0.0.1:0"], elsewhere);
+    await waitUntil(async () => (await fetch(`${d.url}/readyz`)).status === 200, "/readyz to answer 200");
+    const status = (await (await fetch(`${d.url}/status`)).json()) as StatusDocument;
+    const strategyTid = status.threads.find((t) => t.name === "strategy")!.tid;
+    expect(readFileSync(`/proc/${d.proc.pid}/task/${strategyTid}/status`, "utf8")).toMatch(/Cpus_allowed_list:\s+1\n/);
+    expect(host.read("proc/sys/vm/swappiness")).toBe("10");
+    expect(status.tuning.counts.failed).toBe(0);
+    d.proc.kill("SIGTERM");
+    expect(await d.proc.exited).toBe(0);
+    expect(host.read("proc/sys/vm/swappiness")).toBe(before);
+  });
 });
+

@@ -83,3 +83,14 @@ describe("safety interlocks", () => {
     expect(planThreads(input({ ...spinFifo, rtRuntimeUs: -1 })).refusals).toEqual([]);
   });
 });
+
+describe("advice", () => {
+  test("a real-time thread under RT throttling gets advice naming it, unless throttling is off", () => {
+    const advice = (p: ReturnType<typeof planThreads>) => p.actions.filter((a) => a.status === "advice").map((a) => [a.id, a.reason]);
+    expect(advice(planThreads(input({ allowedCpus: [0, 1] })))).toEqual([
+      ["thread.rt_throttling", "strategy run real-time with RT throttling on: a real-time thread busy for a whole second is stopped for the rest of it (50 ms)"],
+    ]);
+    expect(advice(planThreads(input({ allowedCpus: [0, 1], rtRuntimeUs: -1 })))).toEqual([]);
+    expect(advice(planThreads(input({ allowedCpus: [0, 1], hostTurnsThrottlingOff: true })))).toEqual([]);
+  });
+});
