@@ -26,6 +26,8 @@ import type { ThreadPlan } from "./tuning/threads.ts";
 import type { TuneAction } from "./tuning/action.ts";
 
 const log = logger("supervisor");
+/** Indexes of the feed_state gauge (the polygon client's states). */
+export const FEED_STATE_NAMES = ["idle", "connecting", "authenticating", "subscribed", "backoff", "failed", "stopped"] as const;
 const ORDER_CAPACITY = 1 << 16;
 
 export interface ThreadInfo {
@@ -119,6 +121,18 @@ export class Pipeline {
 
   isReady(): boolean {
     return !this.stopping && this.failure === null && this.threads.every((t) => t.ready);
+  }
+
+  /** Why the feed cannot be traded on now (disconnected, stale, failed), or null. */
+  feedProblem(): string | null {
+    const g = this.feedMetrics.f64;
+    const idx = (name: "feed_connected" | "feed_stale" | "feed_state" | "last_event_ns") => this.feedMetrics.gaugeIndex(name);
+    if (!this.threads.find((t) => t.name === "feed")?.ready) return null;
+    const state = FEED_STATE_NAMES[g[idx("feed_state")]!] ?? "unknown";
+    if (state === "failed") return "feed failed (see the log: the server refused the API key)";
+    if (g[idx("feed_connected")] !== 1) return `feed not connected (${state})`;
+    if (g[idx("feed_stale")] === 1) return `feed stale: no market data for ${this.config.feed.stale_after_ms} ms or more`;
+    return null;
   }
 
   async start(): Promise<void> {

@@ -195,9 +195,41 @@ export const PolygonFeedConfig = z
       .min(1, expected("at least 1 channel"))
       .refine((c) => new Set(c).size === c.length, expected("each channel at most once"))
       .prefault(["Q", "T"]),
+    // Subscribe `<channel>.*` (every ticker) instead of the configured symbols; events for
+    // symbols not configured are then counted and dropped quietly, not as bad input.
+    all_symbols: bool().default(false),
+    reconnect: z
+      .strictObject({
+        initial_ms: positiveInt().default(500),
+        max_ms: positiveInt().default(30_000),
+        multiplier: z.number(expected("a number >= 1")).min(1, expected("a number >= 1")).default(2),
+        jitter: fraction().default(0.5),
+      })
+      .prefault({}),
+    // After `max_connections` (another process holds the key): wait this long before trying again.
+    max_connections_backoff_ms: positiveInt().default(60_000),
+    // Our own guard: no auth reply within this long closes and reconnects.
+    auth_timeout_ms: positiveInt().default(10_000),
+    // Frames larger than this are dropped and counted (the official Go client kills the
+    // connection at 1 MB).
+    max_frame_bytes: integer(1024, 64 * 1024 * 1024, "an integer from 1024 to 67108864").default(1_000_000),
+    // Log at most this many bad-input samples a minute (all are counted).
+    bad_input_log_per_min: integer(0, 10_000, "an integer from 0 to 10000").default(10),
   })
   .prefault({});
 export type PolygonFeedConfig = z.infer<typeof PolygonFeedConfig>;
+
+export const ReplayFeedConfig = z
+  .strictObject({
+    // A file written with feed.record.
+    file: string("a file path").default(""),
+    // 1 = recorded pace, 2 = twice as fast, 0 = as fast as possible.
+    speed: z.number(expected("a number >= 0")).min(0, expected("a number >= 0")).default(1),
+    // Play the file again from the start when it ends.
+    loop: bool().default(false),
+  })
+  .prefault({});
+export type ReplayFeedConfig = z.infer<typeof ReplayFeedConfig>;
 
 export const FeedConfig = z
   .strictObject({
@@ -205,6 +237,17 @@ export const FeedConfig = z
     stale_after_ms: positiveInt().default(5000),
     synthetic: SyntheticFeedConfig,
     polygon: PolygonFeedConfig,
+    replay: ReplayFeedConfig,
+    // Append every raw frame received (polygon) with its receive time to this file; "" = off.
+    record: string("a file path").default(""),
+  })
+  .superRefine((f, ctx) => {
+    if (f.kind === "replay" && f.replay.file === "") {
+      ctx.addIssue({ code: "custom", path: ["replay", "file"], params: RULE_ISSUE, message: "required when feed.kind is replay" });
+    }
+    if (f.kind === "polygon" && f.polygon.api_key === "") {
+      ctx.addIssue({ code: "custom", path: ["polygon", "api_key"], params: RULE_ISSUE, message: "required when feed.kind is polygon (use ${POLYGON_API_KEY} or the credential polygon_api_key)" });
+    }
   })
   .prefault({});
 export type FeedConfig = z.infer<typeof FeedConfig>;
@@ -269,6 +312,8 @@ export const RiskConfig = z
     max_position_qty: positiveInt().default(5000),
     max_open_orders: positiveInt().default(100),
     max_orders_per_sec: positiveInt().default(50),
+    // Refuse new orders while the feed is stale or disconnected (feed.stale_after_ms).
+    refuse_when_feed_stale: bool().default(true),
   })
   .prefault({});
 export type RiskConfig = z.infer<typeof RiskConfig>;

@@ -24,8 +24,11 @@ export function createApp(p: Pipeline): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.text("ok\n"));
   app.get("/readyz", (c) => {
-    if (p.isReady() && !p.strategyFailure) return c.text("ready\n");
-    const reason = p.strategyFailure
+    const feed = p.feedProblem();
+    if (p.isReady() && !p.strategyFailure && !feed) return c.text("ready\n");
+    const reason = feed && p.isReady()
+      ? feed
+      : p.strategyFailure
       ? `strategy failed in ${p.strategyFailure.callback}: ${p.strategyFailure.message}; trading is halted`
       : p.failure ? `failed: ${p.failure.message}` : p.stopping ? "stopping" : `starting: waiting for ${p.threads.filter((t) => !t.ready).map((t) => t.name).join(", ")}`;
     return c.text(`not ready: ${reason}\n`, 503);

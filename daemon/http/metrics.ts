@@ -21,6 +21,7 @@ import type { HistogramSnapshot } from "../metrics/histogram.ts";
 import { RISK_REASON_NAMES } from "../risk/checks.ts";
 import { TRADING_STATE_NAMES } from "../shm/control.ts";
 import { tuningMetricFamily } from "../tuning/report.ts";
+import { BAD_INPUT_KINDS, FEED_STATUS_KINDS } from "../metrics/layouts.ts";
 
 export const STAGES = ["feed_publish", "md_hop", "decision", "order_hop", "tick_to_order", "exec_hop", "tick_to_ack"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -77,6 +78,21 @@ export function renderMetrics(p: Pipeline): string {
       { labels: { kind: "quote" }, value: fc.md_quotes },
       { labels: { kind: "trade" }, value: fc.md_trades },
     ]),
+    gauge("tradingd_feed_connected", "1 while the feed is connected (and authenticated, for polygon).", [{ value: fg.feed_connected }]),
+    gauge("tradingd_feed_stale", "1 while the feed is subscribed but silent for feed.stale_after_ms.", [{ value: fg.feed_stale }]),
+    counter("tradingd_feed_frames_total", "WebSocket frames received by the feed.", [{ value: fc.frames }]),
+    counter("tradingd_feed_reconnects_total", "Times the feed connection was re-established.", [{ value: fc.reconnects }]),
+    counter("tradingd_feed_sequence_gaps_total", "Per-symbol sequence numbers that went back, or jumped across a reconnect.", [{ value: fc.seq_gaps }]),
+    counter(
+      "tradingd_feed_bad_input_total",
+      "Frames or events from the feed dropped as bad input, by kind.",
+      BAD_INPUT_KINDS.map((k) => ({ labels: { kind: k }, value: fc[`bad_input_${k}`] })),
+    ),
+    counter(
+      "tradingd_feed_status_events_total",
+      "Status events from the feed's server, by kind.",
+      FEED_STATUS_KINDS.map((k) => ({ labels: { status: k }, value: fc[`status_${k}`] })),
+    ),
     counter("tradingd_md_batches_total", "Market-data batches published (one per frame).", [{ value: fc.md_batches }]),
     counter("tradingd_md_dropped_total", "Market-data events dropped because the ring was full.", [{ value: fc.md_dropped }]),
     counter("tradingd_strategy_events_total", "Market-data events handled by the strategy worker, by kind.", [

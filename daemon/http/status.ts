@@ -5,6 +5,9 @@ import type { Pipeline } from "../supervisor.ts";
 import { STAGES, stageSnapshots } from "./metrics.ts";
 import { ORDER_STATUS_NAMES, isTerminal } from "../shm/order-table.ts";
 import { VERSION } from "../version.ts";
+import { FEED_STATE_NAMES } from "../supervisor.ts";
+import { BAD_INPUT_KINDS, FEED_STATUS_KINDS } from "../metrics/layouts.ts";
+import { nowNs } from "../shm/clock.ts";
 
 function us(ns: number): number | null {
   return Number.isFinite(ns) ? Math.round(ns / 10) / 100 : null;
@@ -23,7 +26,19 @@ export function statusDocument(p: Pipeline) {
     ready: p.isReady(),
     trading_state: p.tradingStateName(),
     uptime_seconds: Math.round(p.uptimeSeconds() * 1000) / 1000,
-    feed: p.config.feed.kind,
+    feed: {
+      kind: p.config.feed.kind,
+      state: FEED_STATE_NAMES[gauges.feed.feed_state] ?? "unknown",
+      connected: gauges.feed.feed_connected === 1,
+      stale: gauges.feed.feed_stale === 1,
+      problem: p.feedProblem(),
+      last_event_age_ms: gauges.feed.last_event_ns > 0 ? Math.round((nowNs() - gauges.feed.last_event_ns) / 1e5) / 10 : null,
+      frames: fc.frames,
+      reconnects: fc.reconnects,
+      sequence_gaps: fc.seq_gaps,
+      bad_input: Object.fromEntries(BAD_INPUT_KINDS.map((k) => [k, fc[`bad_input_${k}`]])),
+      status_events: Object.fromEntries(FEED_STATUS_KINDS.map((k) => [k, fc[`status_${k}`]])),
+    },
     broker: p.config.broker.kind,
     strategy: { name: p.config.strategy.name, failed: p.strategyFailure },
     tuning: {

@@ -8,9 +8,39 @@ import { RISK_REASON_NAMES } from "../risk/checks.ts";
 
 const COMMON_GAUGES = ["thread_id", "thread_cpu", "heartbeat_ns"] as const;
 
+/** Why an event or frame from a feed was dropped (counted per kind). */
+export const BAD_INPUT_KINDS = [
+  "malformed_json",
+  "not_an_array",
+  "oversized",
+  "unknown_ev",
+  "missing_field",
+  "wrong_type",
+  "bad_value",
+  "unknown_symbol",
+] as const;
+export type BadInputKind = (typeof BAD_INPUT_KINDS)[number];
+
+/** Status events from the feed's server, counted per kind. */
+export const FEED_STATUS_KINDS = ["auth_failed", "auth_timeout", "max_connections", "slow_consumer", "force_disconnect", "subscribed", "other"] as const;
+
 export const FeedMetrics = defineLayout({
-  counters: ["md_quotes", "md_trades", "md_batches", "md_dropped", "loop_turns"],
-  gauges: [...COMMON_GAUGES],
+  counters: [
+    "md_quotes",
+    "md_trades",
+    "md_bars",
+    "md_batches",
+    "md_dropped",
+    "md_unsubscribed_symbol",
+    "loop_turns",
+    "frames",
+    "reconnects",
+    "seq_gaps",
+    ...(BAD_INPUT_KINDS.map((k) => `bad_input_${k}`) as `bad_input_${BadInputKind}`[]),
+    ...(FEED_STATUS_KINDS.map((k) => `status_${k}`) as `status_${(typeof FEED_STATUS_KINDS)[number]}`[]),
+  ],
+  // feed_state: index in POLYGON_STATES (0 idle … 6 stopped); synthetic and replay stay 3 (subscribed).
+  gauges: [...COMMON_GAUGES, "feed_connected", "feed_stale", "feed_state", "last_event_ns"],
   histograms: ["feed_publish"],
 } as const);
 

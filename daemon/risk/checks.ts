@@ -19,6 +19,7 @@ export const enum RiskReason {
   MAX_OPEN_ORDERS = 7,
   ORDER_RATE = 8,
   INVALID_ORDER = 9,
+  STALE_DATA = 10,
 }
 export const RISK_REASON_NAMES = [
   "ok",
@@ -31,6 +32,7 @@ export const RISK_REASON_NAMES = [
   "max_open_orders",
   "order_rate",
   "invalid_order",
+  "stale_data",
 ] as const;
 
 export interface RiskLimits {
@@ -48,6 +50,11 @@ export function checkTradingState(state: TradingState, position: number, signedQ
   if (state === TradingState.PAUSED) return RiskReason.PAUSED;
   const after = position + signedQty;
   return Math.abs(after) < Math.abs(position) && Math.sign(after) !== -Math.sign(position) ? RiskReason.OK : RiskReason.REDUCING_ONLY;
+}
+
+/** The feed is stale or disconnected (control word FEED_STALE): no new orders on old prices. */
+export function checkFeedFresh(feedStale: boolean): RiskReason {
+  return feedStale ? RiskReason.STALE_DATA : RiskReason.OK;
 }
 
 export function checkOrderShape(qty: number, price: number): RiskReason {

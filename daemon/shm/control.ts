@@ -14,6 +14,7 @@
  * | 4 | `FEED_DONE` | feed | 1: the feed has produced its last record (a bounded synthetic feed, or stopped) |
  * | 5 | `STRATEGY_FAILED` | strategy | 1: the user strategy threw; trading is halted |
  * | 6 | `CONTROL_SEQ` | main | incremented on every change made by main (workers may cache on it) |
+ * | 7 | `FEED_STALE` | feed | 1: subscribed but no event for `feed.stale_after_ms`, or not connected: risk refuses new orders |
  */
 
 export const enum TradingState {
@@ -31,6 +32,7 @@ export const W_STOP_EXECUTION = 3;
 export const W_FEED_DONE = 4;
 export const W_STRATEGY_FAILED = 5;
 export const W_CONTROL_SEQ = 6;
+export const W_FEED_STALE = 7;
 const WORDS = 16;
 
 export class ControlBlock {

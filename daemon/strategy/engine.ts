@@ -86,6 +86,7 @@ export class StrategyEngine {
       },
       p.stopRequested,
     );
+    this.runtime.refuseWhenFeedStale = risk.refuse_when_feed_stale;
     this.#strategy = p.strategy;
   }
 

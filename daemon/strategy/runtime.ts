@@ -10,7 +10,7 @@
  */
 import type { FillView, OrderSpec, OrderUpdateView, QuoteView, StrategyContext, TradeView } from "./api.ts";
 import type { SpscRing } from "../shm/ring.ts";
-import type { ControlBlock } from "../shm/control.ts";
+import { W_FEED_STALE, type ControlBlock } from "../shm/control.ts";
 import type { QuoteBook } from "../shm/quote-book.ts";
 import {
   RecordKind,
@@ -41,6 +41,7 @@ import {
   checkPosition,
   checkOpenOrders,
   checkOrderRate,
+  checkFeedFresh,
   type RiskLimits,
 } from "../risk/checks.ts";
 import { nowNs } from "../shm/clock.ts";
@@ -88,6 +89,8 @@ export class StrategyRuntime implements StrategyContext {
   /** When the worker took the current record off the ring. */
   tickConsumedNs = 0;
   lastReject = "";
+  /** risk.refuse_when_feed_stale. */
+  refuseWhenFeedStale = true;
 
   constructor(
     symbols: readonly string[],
@@ -145,6 +148,7 @@ export class StrategyRuntime implements StrategyContext {
     const now = nowNs();
     const reason =
       checkTradingState(this.control.tradingState(), this.#positions[s]!, signed) ||
+      checkFeedFresh(this.refuseWhenFeedStale && Atomics.load(this.control.words, W_FEED_STALE) === 1) ||
       checkOrderShape(qty, limitPx) ||
       checkOrderQty(qty, limits) ||
       checkOrderNotional(qty, px, limits) ||

@@ -89,7 +89,7 @@ describe("tradingd command line", () => {
     expect(await (await fetch(`${d.url}/healthz`)).text()).toBe("ok\n");
     await waitUntil(async () => (await fetch(`${d.url}/readyz`)).status === 200, "/readyz to answer 200");
     const status = (await (await fetch(`${d.url}/status`)).json()) as StatusDocument;
-    expect({ mode: status.mode, feed: status.feed, broker: status.broker, strategy: status.strategy.name }).toEqual({ mode: "dry-run", feed: "synthetic", broker: "sim", strategy: "threshold" });
+    expect({ mode: status.mode, feed: status.feed.kind, broker: status.broker, strategy: status.strategy.name }).toEqual({ mode: "dry-run", feed: "synthetic", broker: "sim", strategy: "threshold" });
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(0);
     expect(d.log()).toContain("SIGTERM received: stopping");

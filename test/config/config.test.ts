@@ -115,6 +115,7 @@ describe("defaults", () => {
         max_position_qty: 5000,
         max_open_orders: 100,
         max_orders_per_sec: 50,
+        refuse_when_feed_stale: true,
       },
       rings: { market_data: { slots: 65_536, when_full: "drop" }, orders: { slots: 4096 }, exec_events: { slots: 4096 } },
       threads: {

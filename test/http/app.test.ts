@@ -53,7 +53,7 @@ describe("HTTP routes of a running pipeline", () => {
     const res = await app.request("/status");
     expect(res.status).toBe(200);
     const s = (await res.json()) as StatusDocument;
-    expect({ mode: s.mode, ready: s.ready, state: s.trading_state, feed: s.feed, broker: s.broker }).toEqual({
+    expect({ mode: s.mode, ready: s.ready, state: s.trading_state, feed: s.feed.kind, broker: s.broker }).toEqual({
       mode: "dry-run",
       ready: true,
       state: "active",

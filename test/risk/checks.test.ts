@@ -3,6 +3,7 @@ import {
   OrderRateWindow,
   RISK_REASON_NAMES,
   RiskReason,
+  checkFeedFresh,
   checkOpenOrders,
   checkOrderNotional,
   checkOrderQty,
@@ -78,7 +79,12 @@ describe("limit checks pass at the limit and refuse one past it", () => {
   });
 
   test("every reason code has a name", () => {
-    expect(RISK_REASON_NAMES.length as number).toBe(RiskReason.INVALID_ORDER + 1);
+    expect(RISK_REASON_NAMES.length as number).toBe(RiskReason.STALE_DATA + 1);
+    expect(RISK_REASON_NAMES[RiskReason.STALE_DATA]).toBe("stale_data");
+  });
+
+  test("a stale feed refuses new orders with stale_data; a fresh one passes", () => {
+    expect([checkFeedFresh(true), checkFeedFresh(false)]).toEqual([RiskReason.STALE_DATA, RiskReason.OK]);
   });
 });
 

@@ -1,0 +1,48 @@
+/**
+ * What every feed implementation in the feed worker works with: the market-data ring (this
+ * thread is its only producer), the quote book (only writer), its metric block (only writer),
+ * and the control block. Built once per worker from the init message.
+ */
+import type { WorkerInit } from "../workers/protocol.ts";
+import type { Config } from "../config/schema.ts";
+import { SpscRing } from "../shm/ring.ts";
+import { Doorbell } from "../shm/doorbell.ts";
+import { ControlBlock, W_STOP_FEED } from "../shm/control.ts";
+import { QuoteBook } from "../shm/quote-book.ts";
+import { MetricsBlock } from "../metrics/block.ts";
+import { FeedMetrics } from "../metrics/layouts.ts";
+import { gettid, schedGetcpu } from "../../ffi/libc.ts";
+
+export interface FeedContext {
+  config: Config;
+  configDir: string;
+  symbols: readonly string[];
+  ring: SpscRing;
+  doorbell: Doorbell;
+  book: QuoteBook;
+  control: ControlBlock;
+  metrics: MetricsBlock<typeof FeedMetrics>;
+  /** Prebound: true once main asked the feed to stop. */
+  stopRequested: () => boolean;
+}
+
+export function feedContext(init: WorkerInit): FeedContext {
+  const ring = new SpscRing(init.mdRing, init.config.rings.market_data.slots);
+  const doorbell = new Doorbell(init.strategyDoorbell);
+  ring.attachDoorbell(doorbell);
+  const control = new ControlBlock(init.control);
+  const metrics = new MetricsBlock(FeedMetrics, init.metrics);
+  metrics.set(metrics.gaugeIndex("thread_id"), gettid());
+  metrics.set(metrics.gaugeIndex("thread_cpu"), schedGetcpu());
+  return {
+    config: init.config,
+    configDir: init.configDir,
+    symbols: init.symbols,
+    ring,
+    doorbell,
+    book: new QuoteBook(init.quoteBook, init.symbols.length),
+    control,
+    metrics,
+    stopRequested: () => Atomics.load(control.words, W_STOP_FEED) !== 0,
+  };
+}
