@@ -32,13 +32,9 @@
  * Clock: the stages are stamped with the process-wide CLOCK_MONOTONIC (`daemon/shm/clock.ts`).
  */
 import { Pipeline } from "../daemon/supervisor.ts";
-import { parseConfigText } from "../daemon/config/load.ts";
 import { configureLog } from "../daemon/log.ts";
 import { STAGES, stageSnapshots, type Stage } from "../daemon/http/metrics.ts";
-import type { HistogramSnapshot } from "../daemon/metrics/histogram.ts";
-import { readFileSync } from "node:fs";
-
-const QUICK = process.env.BENCH_QUICK === "1";
+import { QUICK, config, delta, fmtRate, fmtUs, mb, median, orderOftenYaml, ratio, sleep, SYMBOLS4, threadCpu, threadPreemptions, type WaitMode } from "./support.ts";
 
 const THROUGHPUT_RATE = 1_000_000;
 const THROUGHPUT_WARMUP_MS = QUICK ? 300 : 1_000;
@@ -51,7 +47,6 @@ const LATENCY_RATE = 10_000;
 const LATENCY_WARMUP_MS = QUICK ? 300 : 500;
 const LATENCY_MS = QUICK ? 700 : 3_000;
 const LATENCY_RUNS = QUICK ? 1 : 3;
-type WaitMode = "spin" | "hybrid" | "block";
 /** Consumer wait strategies per run: both consumers alike, then the mix that suits 2 vCPUs. */
 const MODE_WAITS = {
   spin: { strategy: "spin", execution: "spin" },
@@ -64,83 +59,6 @@ const MODES = Object.keys(MODE_WAITS) as Mode[];
 const SHOWN_STAGES: Stage[] = ["md_hop", "decision", "order_hop", "tick_to_order", "tick_to_ack"];
 
 configureLog("warn", "text"); // the supervisor's info lines would interleave with the tables
-
-// ---------------------------------------------------------------------------------------------
-// helpers
-
-const CLK_TCK = (() => {
-  const r = Bun.spawnSync(["getconf", "CLK_TCK"]);
-  const n = Number(r.stdout.toString().trim());
-  return r.exitCode === 0 && n > 0 ? n : 100;
-})();
-
-/** utime + stime of one thread (or the process with "self"), seconds. */
-function cpuSeconds(tid: number | "self"): number {
-  const path = tid === "self" ? "/proc/self/stat" : `/proc/self/task/${tid}/stat`;
-  const s = readFileSync(path, "utf8");
-  // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based, man 5 proc).
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-const median = (xs: number[]): number => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[s.length >> 1]!;
-};
-const sleep = (ms: number) => Bun.sleep(ms);
-const mb = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
-const us = (ns: number) => (Number.isFinite(ns) ? +(ns / 1e3).toFixed(2) : NaN);
-const fmtUs = (ns: number) => (Number.isFinite(ns) ? `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)} µs` : "–");
-const fmtRate = (x: number) => `${(x / 1e6).toFixed(3)} M/s`;
-
-/** Samples recorded between two snapshots of the same histogram, as buckets. */
-function delta(before: HistogramSnapshot, after: HistogramSnapshot): { count: number; percentile(p: number): number } {
-  const b = new Float64Array(after.buckets.length);
-  let count = 0;
-  for (let i = 0; i < b.length; i++) {
-    b[i] = after.buckets[i]! - before.buckets[i]!;
-    count += b[i]!;
-  }
-  return {
-    count,
-    /** Nearest rank; the upper bound of the bucket holding it (as HistogramSnapshot does). */
-    percentile(p: number): number {
-      if (count === 0) return NaN;
-      const rank = Math.max(1, Math.ceil((p * count) / 100));
-      let seen = 0;
-      for (let i = 0; i < b.length; i++) {
-        seen += b[i]!;
-        if (seen >= rank) return Math.min(after.upperBoundNs(i), after.maxNs);
-      }
-      return after.maxNs;
-    },
-  };
-}
-
-function threadCpu(p: Pipeline): Record<string, number> {
-  const out: Record<string, number> = { process: cpuSeconds("self") };
-  for (const t of p.threads) out[t.name] = cpuSeconds(t.tid);
-  return out;
-}
-
-/** Involuntary context switches of one thread (preempted while runnable), from its status file. */
-function preemptions(tid: number): number {
-  const m = /^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/status`, "utf8"));
-  return m ? Number(m[1]) : NaN;
-}
-
-function threadPreemptions(p: Pipeline): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of p.threads) if (t.name !== "main") out[t.name] = preemptions(t.tid);
-  return out;
-}
-
-const SYMBOLS4 = "[AAPL, MSFT, SPY, QQQ]";
-const SYMBOLS8 = "[AAPL, MSFT, SPY, QQQ, NVDA, AMZN, META, TSLA]";
-
-function config(yaml: string) {
-  return parseConfigText(yaml, "pipeline.bench");
-}
 
 // ---------------------------------------------------------------------------------------------
 // (a) throughput
@@ -259,21 +177,7 @@ interface LatencyRun {
 }
 
 async function latencyRun(mode: Mode, warmupMs: number, runMs: number): Promise<LatencyRun> {
-  const cfg = config(`
-symbols: ${SYMBOLS8}
-feed:
-  synthetic: { seed: 7, rate_events_per_sec: ${LATENCY_RATE}, batch_max: 128 }
-strategy:
-  name: threshold
-  params: { buy_at_or_below: { AAPL: 1000000000 }, sell_at_or_above: { AAPL: 0.01 }, qty: 10, max_position: 100 }
-broker:
-  sim: { latency_us: 50 }
-risk: { max_orders_per_sec: 100000, max_open_orders: 100, max_position_qty: 5000 }
-threads:
-  strategy: { wait: ${MODE_WAITS[mode].strategy} }
-  execution: { wait: ${MODE_WAITS[mode].execution} }
-tuning: { enabled: false }
-`);
+  const cfg = config(orderOftenYaml(LATENCY_RATE, MODE_WAITS[mode]));
   const p = new Pipeline(cfg, { stopDeadlineMs: 5_000 });
   try {
     await p.start();
@@ -335,7 +239,6 @@ const byMode = Object.fromEntries(
 ) as Record<Mode, { runs: number; preemptions_per_sec_median: Record<string, number>; orders_per_run: number[]; events_per_run: number[]; dropped: number[]; cpu_pct_of_core_median: Record<string, number>; stages: Record<Stage, { p50_ns: number; p99_ns: number; samples_per_run: number[] }>; tick_to_order_p50_per_run_ns: number[]; tick_to_order_p99_per_run_ns: number[] }>;
 
 const t2o = (m: Mode) => byMode[m].stages.tick_to_order;
-const ratio = (x: number, y: number) => +(x / y).toFixed(2);
 const ratios = {
   tick_to_order_p50_block_over_spin: ratio(t2o("block").p50_ns, t2o("spin").p50_ns),
   tick_to_order_p99_block_over_spin: ratio(t2o("block").p99_ns, t2o("spin").p99_ns),

@@ -1,0 +1,123 @@
+/**
+ * Helpers shared by the benches (`pipeline.bench.ts`, `tuning.bench.ts`): per-thread CPU time and
+ * preemptions from procfs, medians, histogram deltas between two snapshots, formatting, and the
+ * config the latency runs use.
+ */
+import { readFileSync } from "node:fs";
+import { parseConfigText } from "../daemon/config/load.ts";
+import type { Pipeline } from "../daemon/supervisor.ts";
+import type { HistogramSnapshot } from "../daemon/metrics/histogram.ts";
+
+export const QUICK = process.env.BENCH_QUICK === "1";
+
+export const CLK_TCK = (() => {
+  const r = Bun.spawnSync(["getconf", "CLK_TCK"]);
+  const n = Number(r.stdout.toString().trim());
+  return r.exitCode === 0 && n > 0 ? n : 100;
+})();
+
+/** utime + stime of one thread (or the process with "self"), seconds. */
+export function cpuSeconds(tid: number | "self"): number {
+  const path = tid === "self" ? "/proc/self/stat" : `/proc/self/task/${tid}/stat`;
+  const s = readFileSync(path, "utf8");
+  // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based, man 5 proc).
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+export const median = (xs: number[]): number => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[s.length >> 1]!;
+};
+export const sleep = (ms: number) => Bun.sleep(ms);
+export const mb = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
+export const us = (ns: number) => (Number.isFinite(ns) ? +(ns / 1e3).toFixed(2) : NaN);
+export const fmtUs = (ns: number) => (Number.isFinite(ns) ? `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)} µs` : "–");
+export const fmtRate = (x: number) => `${(x / 1e6).toFixed(3)} M/s`;
+export const ratio = (x: number, y: number) => +(x / y).toFixed(2);
+
+export interface HistogramDelta {
+  count: number;
+  /** Nearest rank; the upper bound of the bucket holding it (as HistogramSnapshot does). */
+  percentile(p: number): number;
+  /** The upper bound of the highest bucket that gained a sample (capped at the histogram's max). */
+  max(): number;
+}
+
+/** Samples recorded between two snapshots of the same histogram, as buckets. */
+export function delta(before: HistogramSnapshot, after: HistogramSnapshot): HistogramDelta {
+  const b = new Float64Array(after.buckets.length);
+  let count = 0;
+  for (let i = 0; i < b.length; i++) {
+    b[i] = after.buckets[i]! - before.buckets[i]!;
+    count += b[i]!;
+  }
+  return {
+    count,
+    percentile(p: number): number {
+      if (count === 0) return NaN;
+      const rank = Math.max(1, Math.ceil((p * count) / 100));
+      let seen = 0;
+      for (let i = 0; i < b.length; i++) {
+        seen += b[i]!;
+        if (seen >= rank) return Math.min(after.upperBoundNs(i), after.maxNs);
+      }
+      return after.maxNs;
+    },
+    max(): number {
+      if (count === 0) return NaN;
+      for (let i = b.length - 1; i >= 0; i--) if (b[i]! > 0) return Math.min(after.upperBoundNs(i), after.maxNs);
+      return after.maxNs;
+    },
+  };
+}
+
+export function threadCpu(p: Pipeline): Record<string, number> {
+  const out: Record<string, number> = { process: cpuSeconds("self") };
+  for (const t of p.threads) out[t.name] = cpuSeconds(t.tid);
+  return out;
+}
+
+/** Involuntary context switches of one thread (preempted while runnable), from its status file. */
+export function preemptions(tid: number): number {
+  const m = /^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/status`, "utf8"));
+  return m ? Number(m[1]) : NaN;
+}
+
+export function threadPreemptions(p: Pipeline): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of p.threads) if (t.name !== "main") out[t.name] = preemptions(t.tid);
+  return out;
+}
+
+export const SYMBOLS4 = "[AAPL, MSFT, SPY, QQQ]";
+export const SYMBOLS8 = "[AAPL, MSFT, SPY, QQQ, NVDA, AMZN, META, TSLA]";
+
+export function config(yaml: string, source = "pipeline.bench") {
+  return parseConfigText(yaml, source);
+}
+
+export type WaitMode = "spin" | "hybrid" | "block";
+
+/**
+ * The config of the tick-to-order latency runs: 8 symbols at `rate` events/s; `threshold` trades
+ * AAPL on every quote of it (buy while under max_position, else sell), ~1,000 orders/s at 10,000
+ * events/s; the other seven symbols are market-data load. `tuningYaml` is the `tuning:` value.
+ */
+export function orderOftenYaml(rate: number, waits: { strategy: WaitMode; execution: WaitMode }, tuningYaml = "{ enabled: false }"): string {
+  return `
+symbols: ${SYMBOLS8}
+feed:
+  synthetic: { seed: 7, rate_events_per_sec: ${rate}, batch_max: 128 }
+strategy:
+  name: threshold
+  params: { buy_at_or_below: { AAPL: 1000000000 }, sell_at_or_above: { AAPL: 0.01 }, qty: 10, max_position: 100 }
+broker:
+  sim: { latency_us: 50 }
+risk: { max_orders_per_sec: 100000, max_open_orders: 100, max_position_qty: 5000 }
+threads:
+  strategy: { wait: ${waits.strategy} }
+  execution: { wait: ${waits.execution} }
+tuning: ${tuningYaml}
+`;
+}
