@@ -13,6 +13,7 @@ export const BAD_INPUT_KINDS = [
   "malformed_json",
   "not_an_array",
   "oversized",
+  "not_an_object",
   "unknown_ev",
   "missing_field",
   "wrong_type",

@@ -17,13 +17,15 @@
  *
  * | kind | a | b | p0 | p1 | p2 | p3 |
  * |---|---|---|---|---|---|---|
- * | QUOTE | sequence (low 31 bits) | exchange | bid price | ask price | bid size | ask size |
- * | TRADE | sequence | exchange | price | size | — | — |
- * | BAR | start (unix s) | 1 = per-second, 60 = per-minute | open | high | low | close (volume in tPubNs) |
+ * | QUOTE | sequence (low 31 bits) | bid exchange \| ask exchange<<16 | bid price | ask price | bid size | ask size |
+ * | TRADE | sequence | exchange | price | size | SIP time (Unix ms) | — |
+ * | BAR, BAR_MINUTE | volume (saturating at 2^31-1) | window start (Unix s) | open | high | low | close |
  * | ORDER_NEW | orderId | side \| type<<4 \| tif<<8 | qty | limit price | stop price | — |
  * | ORDER_CANCEL | orderId | — | — | — | — | — |
  * | ORDER_CANCEL_ALL | — | — | — | — | — | — |
  * | ACK, FILL, REJECT, CANCELED, EXPIRED | orderId | side \| reason<<8 | last qty | last price | cum qty | leaves qty |
+ *
+ * Sizes are as the source sends them (Polygon's quote sizes are in round lots, per its spec).
  *
  * `tRecvNs` travels with every record that a tick causes, so the execution worker can report
  * tick-to-order latency. Everything here is an index constant or a function of numbers: nothing
@@ -34,6 +36,7 @@ export const enum RecordKind {
   QUOTE = 1,
   TRADE = 2,
   BAR = 3,
+  BAR_MINUTE = 4,
   ORDER_NEW = 10,
   ORDER_CANCEL = 11,
   ORDER_CANCEL_ALL = 12,

@@ -190,6 +190,14 @@ export class SpscRing {
     if (d !== null) d.ring();
   }
 
+  /**
+   * Takes back every claim not yet published (a frame found malformed half-way: none of it may
+   * reach the consumer). Records `claimWait` already published are not taken back.
+   */
+  abandonClaims(): void {
+    this.#claim = this.#head;
+  }
+
   /** Records claimed but not yet published. */
   claimedCount(): number {
     return (this.#claim - this.#head) >>> 0;

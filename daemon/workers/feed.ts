@@ -7,14 +7,18 @@
 import { serveWorker, type WorkerInit } from "./protocol.ts";
 import { feedContext } from "../feeds/context.ts";
 import { runSyntheticFeed } from "../feeds/synthetic/run.ts";
+import { runPolygonFeed } from "../gateways/polygon/run.ts";
+import { runReplayFeed } from "../feeds/replay/run.ts";
 
 export async function runFeed(init: WorkerInit, ready: () => void): Promise<void> {
   const ctx = feedContext(init);
   switch (init.config.feed.kind) {
     case "synthetic":
       return runSyntheticFeed(ctx, ready);
-    default:
-      throw new Error(`feed.kind ${init.config.feed.kind} is not built yet`);
+    case "polygon":
+      return runPolygonFeed(ctx, ready);
+    case "replay":
+      return runReplayFeed(ctx, ready);
   }
 }
 

@@ -319,3 +319,21 @@ describe("Doorbell and Waiter", () => {
     expect(waiter.doorbell.isSleeping()).toBe(false);
   });
 });
+
+describe("abandonClaims", () => {
+  test("claims taken back are never seen by the consumer, and the slots are claimed again", () => {
+    const ring = SpscRing.create(8);
+    ring.f64[ring.tryClaim() * 8] = 1;
+    ring.publish();
+    const a = ring.tryClaim();
+    ring.f64[a * 8] = 99;
+    ring.tryClaim();
+    ring.abandonClaims();
+    expect([ring.claimedCount(), ring.available()]).toEqual([0, 1]);
+    const again = ring.tryClaim();
+    expect(again).toBe(a);
+    ring.f64[again * 8] = 2;
+    ring.publish();
+    expect([ring.available(), ring.f64[ring.slotAt(0) * 8], ring.f64[ring.slotAt(1) * 8]]).toEqual([2, 1, 2]);
+  });
+});

@@ -1,0 +1,10 @@
+export { FakePolygonServer, DEFAULT_API_KEY } from "./server.ts";
+export type { ClientMessage, FakePolygonServerOptions, FakePolygonStats, Target } from "./server.ts";
+export { FakePolygonConnection } from "./connection.ts";
+export { PolygonMarket } from "./market.ts";
+export type { AggregateEvent, PolygonKind, PolygonMarketEvent, PolygonMarketOptions, QuoteEvent, TradeEvent } from "./market.ts";
+export { runStream } from "./stream.ts";
+export type { StreamOptions, StreamResult } from "./stream.ts";
+export { GARBAGE_KINDS, OVERSIZED_FRAME_BYTES, garbageFrame } from "./garbage.ts";
+export type { GarbageKind } from "./garbage.ts";
+export * from "./protocol.ts";
