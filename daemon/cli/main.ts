@@ -13,6 +13,7 @@ import { parseListen, type Config } from "../config/schema.ts";
 import { loadStrategy, StrategyLoadError } from "../strategy/load.ts";
 import { runDaemon } from "./run.ts";
 import { runTune, type TuneMode } from "./tune.ts";
+import { readRecording, RecordingFormatError } from "../feeds/replay/format.ts";
 
 function out(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : text + "\n");
@@ -25,6 +26,15 @@ function err(text: string): void {
 export async function loadEffectiveConfig(file: string | undefined): Promise<{ config: Config; configDir: string }> {
   const config = file === undefined ? defaultConfig() : loadConfigFile(file);
   const configDir = file === undefined ? process.cwd() : dirname(resolve(file));
+  if (config.feed.kind === "replay") {
+    const recording = resolve(configDir, config.feed.replay.file);
+    try {
+      readRecording(recording);
+    } catch (e) {
+      const why = e instanceof RecordingFormatError ? e.message : `cannot read ${recording}: ${(e as Error).message}`;
+      throw new ConfigError(file ?? "(embedded default)", [`feed.replay.file: ${why}`]);
+    }
+  }
   try {
     await loadStrategy(config.strategy.name, config.strategy.module, config.strategy.params, configDir);
   } catch (e) {

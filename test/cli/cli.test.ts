@@ -113,4 +113,12 @@ describe("tradingd command line", () => {
     expect(await d.proc.exited).toBe(1);
     expect(d.log()).toContain("SIGTERM again: exiting at once");
   });
+
+  test("a replay file that is missing or not a recording is a config error (78) naming it", async () => {
+    const file = tempFile("replay.yaml", "feed: { kind: replay, replay: { file: /nonexistent/feed.tdrec } }\n");
+    const r = await cli("check-config", file);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("feed.replay.file: cannot read /nonexistent/feed.tdrec");
+  });
 });
+

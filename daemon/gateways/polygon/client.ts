@@ -14,7 +14,10 @@
  * | `success` | a subscription ack, counted |
  * | anything else | counted and logged |
  *
- * The handshake never offers `permessage-deflate` (compression costs latency on every frame).
+ * The handshake never offers `permessage-deflate` (compression costs latency on every frame):
+ * Bun's client offers it unless told `perMessageDeflate: false` (seen at the fake). Bun's client
+ * has no setNoDelay, but it sets TCP_NODELAY on the socket itself right after connect (seen with
+ * strace, ws://).
  */
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 
