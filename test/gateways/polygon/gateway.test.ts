@@ -152,4 +152,30 @@ describe("polygon gateway against the fake", () => {
     await replay.start();
     await waitUntil(() => consumed(replay) === 300, "the replay to deliver the same 300 events");
   });
+
+  test("auth_timeout is counted, and the client reconnects and subscribes again", async () => {
+    const { fake, feed } = await setup();
+    await fake.waitFor(() => subscribedConnections(fake).length === 1, "the subscription");
+    fake.sendStatus("auth_timeout", "No authentication request received.", { closeCode: 1000 });
+    await waitUntil(() => feed().status_auth_timeout === 1, "auth_timeout counted");
+    await fake.waitFor(() => fake.connections.length === 2 && subscribedConnections(fake).length === 1, "the resubscription");
+  });
+
+  test("a sequence that jumps across a reconnect counts as a gap (events were missed)", async () => {
+    const { fake, p, feed } = await setup();
+    await fake.waitFor(() => subscribedConnections(fake).length === 1, "the subscription");
+    const q = (seq: number) => ({ ev: "Q", sym: "AAPL", bx: 1, bp: 10, bs: 1, ax: 2, ap: 10.01, as: 1, c: 0, t: Date.now(), q: seq, z: 3 });
+    fake.publish([q(1), q(2)]);
+    await waitUntil(() => consumed(p) === 2, "two quotes");
+    fake.abruptClose();
+    await fake.waitFor(() => fake.connections.length === 2 && subscribedConnections(fake).length === 1, "the resubscription");
+    fake.publish([q(50), q(51)]);
+    await waitUntil(() => consumed(p) === 4, "two more quotes");
+    expect(feed().seq_gaps).toBe(1);
+    const metrics = await (await createApp(p).request("/metrics")).text();
+    expect(metrics).toContain("tradingd_feed_sequence_gaps_total 1");
+    expect(metrics).toContain("tradingd_feed_reconnects_total 1");
+    expect(metrics).toContain("tradingd_feed_connected 1");
+  });
 });
+
