@@ -5,21 +5,12 @@
  */
 import { defineLayout } from "./block.ts";
 import { RISK_REASON_NAMES } from "../risk/checks.ts";
+import { BAD_INPUT_NAMES } from "../gateways/polygon/validate.ts";
 
 const COMMON_GAUGES = ["thread_id", "thread_cpu", "heartbeat_ns"] as const;
 
-/** Why an event or frame from a feed was dropped (counted per kind). */
-export const BAD_INPUT_KINDS = [
-  "malformed_json",
-  "not_an_array",
-  "oversized",
-  "not_an_object",
-  "unknown_ev",
-  "missing_field",
-  "wrong_type",
-  "bad_value",
-  "unknown_symbol",
-] as const;
+/** Why an event or frame from a feed was dropped (counted per kind): the polygon validator's names. */
+export const BAD_INPUT_KINDS = BAD_INPUT_NAMES.slice(1) as readonly Exclude<(typeof BAD_INPUT_NAMES)[number], "none">[];
 export type BadInputKind = (typeof BAD_INPUT_KINDS)[number];
 
 /** Status events from the feed's server, counted per kind. */

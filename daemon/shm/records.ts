@@ -120,3 +120,41 @@ export function flagsTif(flags: number): TimeInForce {
 export const SIDE_NAMES = ["", "buy", "sell"] as const;
 export const TYPE_NAMES = ["", "market", "limit", "stop", "stop_limit"] as const;
 export const TIF_NAMES = ["", "day", "gtc", "ioc", "fok"] as const;
+
+/** The words of a ring slot (an `SpscRing`'s data views). */
+export interface SlotWords {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+}
+
+/**
+ * Writes an exec-event record (ACK, FILL, REJECT, CANCELED, EXPIRED) into `slot`; the caller
+ * claimed it and publishes. `b` = side | reason<<8. No allocation.
+ */
+export function writeExecRecord(
+  ring: SlotWords,
+  slot: number,
+  kind: RecordKind,
+  symbolId: number,
+  orderId: number,
+  b: number,
+  lastQty: number,
+  lastPx: number,
+  cumQty: number,
+  leavesQty: number,
+  tickRecvNs: number,
+  pubNs: number,
+): void {
+  const i = slot * 16;
+  const f = slot * 8;
+  ring.i32[i + I_KIND] = kind;
+  ring.i32[i + I_SYMBOL] = symbolId;
+  ring.i32[i + I_A] = orderId;
+  ring.i32[i + I_B] = b;
+  ring.f64[f + F_TRECV] = tickRecvNs;
+  ring.f64[f + F_TPUB] = pubNs;
+  ring.f64[f + F_P0] = lastQty;
+  ring.f64[f + F_P1] = lastPx;
+  ring.f64[f + F_P2] = cumQty;
+  ring.f64[f + F_P3] = leavesQty;
+}

@@ -18,7 +18,7 @@ import { QuoteBook } from "../shm/quote-book.ts";
 import { MetricsBlock } from "../metrics/block.ts";
 import { StrategyMetrics } from "../metrics/layouts.ts";
 import { SyntheticMarket } from "../feeds/synthetic/generator.ts";
-import { RecordKind, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, F_P3, flagsSide } from "../shm/records.ts";
+import { RecordKind, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, flagsSide, writeExecRecord } from "../shm/records.ts";
 import { nowNs } from "../shm/clock.ts";
 
 const SLOTS = 4096;
@@ -113,17 +113,5 @@ function fillEverything(orders: SpscRing, exec: SpscRing, book: QuoteBook): numb
 
 function emit(exec: SpscRing, kind: RecordKind, sym: number, id: number, b: number, lastQty: number, lastPx: number, cum: number, leaves: number, tRecv: number): void {
   const slot = exec.tryClaim();
-  if (slot < 0) return;
-  const i = slot * 16;
-  const f = slot * 8;
-  exec.i32[i + I_KIND] = kind;
-  exec.i32[i + I_SYMBOL] = sym;
-  exec.i32[i + I_A] = id;
-  exec.i32[i + I_B] = b;
-  exec.f64[f + F_TRECV] = tRecv;
-  exec.f64[f + F_TPUB] = nowNs();
-  exec.f64[f + F_P0] = lastQty;
-  exec.f64[f + F_P1] = lastPx;
-  exec.f64[f + F_P2] = cum;
-  exec.f64[f + F_P3] = leaves;
+  if (slot >= 0) writeExecRecord(exec, slot, kind, sym, id, b, lastQty, lastPx, cum, leaves, tRecv, nowNs());
 }

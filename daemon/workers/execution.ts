@@ -16,7 +16,7 @@ import { Doorbell, Waiter } from "../shm/doorbell.ts";
 import { ControlBlock, W_STOP_EXECUTION } from "../shm/control.ts";
 import { QuoteBook } from "../shm/quote-book.ts";
 import { OrderTable } from "../shm/order-table.ts";
-import { RecordKind, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, F_P3 } from "../shm/records.ts";
+import { RecordKind, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, writeExecRecord } from "../shm/records.ts";
 import { MetricsBlock } from "../metrics/block.ts";
 import { ExecutionMetrics } from "../metrics/layouts.ts";
 import { SimBroker } from "../gateways/sim/broker.ts";
@@ -57,21 +57,11 @@ export function runExecution(init: WorkerInit, ready: () => void): void {
   const emit = (kind: RecordKind, sym: number, orderId: number, b: number, lastQty: number, lastPx: number, cum: number, leaves: number, tickRecvNs: number) => {
     const slot = exec.claimWait(stopRequested);
     if (slot < 0) return;
-    const i = slot * 16;
-    const f = slot * 8;
-    exec.i32[i + I_KIND] = kind;
-    exec.i32[i + I_SYMBOL] = sym;
-    exec.i32[i + I_A] = orderId;
-    exec.i32[i + I_B] = b;
-    exec.f64[f + F_TRECV] = tickRecvNs;
-    exec.f64[f + F_TPUB] = nowNs();
-    exec.f64[f + F_P0] = lastQty;
-    exec.f64[f + F_P1] = lastPx;
-    exec.f64[f + F_P2] = cum;
-    exec.f64[f + F_P3] = leaves;
+    const pub = nowNs();
+    writeExecRecord(exec, slot, kind, sym, orderId, b, lastQty, lastPx, cum, leaves, tickRecvNs, pub);
     if (kind === RecordKind.ACK) {
       m.add(cAcks, 1);
-      hTickToAck.record(exec.f64[f + F_TPUB]! - tickRecvNs);
+      hTickToAck.record(pub - tickRecvNs);
     } else if (kind === RecordKind.FILL) m.add(cFills, 1);
     else if (kind === RecordKind.REJECT) m.add(cRejects, 1);
     else m.add(cCanceled, 1);

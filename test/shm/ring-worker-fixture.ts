@@ -10,6 +10,7 @@
  */
 import { Doorbell, Waiter, type WaitStrategy } from "../../daemon/shm/doorbell.ts";
 import { SLOT_F64, SLOT_I32, SpscRing } from "../../daemon/shm/ring.ts";
+import { mulberry32 } from "../support/prng.ts";
 
 declare const self: Worker;
 
@@ -33,15 +34,6 @@ export type FixtureResult = {
   waitedMs?: number;
 };
 
-function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** FNV-1a style mix of one slot's 16 Int32 words into `h`. */
 function mixSlot(h: number, i32: Int32Array, slot: number): number {

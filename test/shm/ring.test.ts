@@ -2,17 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { Doorbell, Waiter, type WaitStrategy } from "../../daemon/shm/doorbell.ts";
 import { RING_HEADER_BYTES, SLOT_F64, SLOT_I32, SpscRing } from "../../daemon/shm/ring.ts";
 import type { FixtureRequest, FixtureResult } from "./ring-worker-fixture.ts";
+import { mulberry32 } from "../support/prng.ts";
 
-/** Tiny seeded PRNG: the same seed gives the same run. */
-function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CANARY = 0xa5;
 const CANARY_TAIL_BYTES = 256;
