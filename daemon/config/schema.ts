@@ -292,6 +292,23 @@ export const AlpacaBrokerConfig = z
     key_id: string().default(""),
     secret_key: string().default(""),
     live: bool().default(false),
+    // Keep-alive connections for orders, opened and warmed before the first order.
+    connections: integer(1, 8, "an integer from 1 to 8").default(2),
+    // Keep each connection warm with GET /v2/clock this often; milliseconds.
+    keep_warm_ms: positiveInt().default(15_000),
+    // An order request with no answer after this long has an unknown outcome (looked up, never resent).
+    request_timeout_ms: positiveInt().default(2_000),
+    // Client-side request budget per minute, under Alpaca's 200 a minute per key (the keep-warm
+    // requests of idle connections come on top: at most `connections` per keep_warm_ms).
+    rate_limit_per_min: integer(1, 10_000, "an integer from 1 to 10000").default(185),
+    reconnect: z
+      .strictObject({
+        initial_ms: positiveInt().default(250),
+        max_ms: positiveInt().default(10_000),
+        multiplier: z.number(expected("a number >= 1")).min(1, expected("a number >= 1")).default(2),
+        jitter: fraction().default(0.5),
+      })
+      .prefault({}),
   })
   .prefault({});
 export type AlpacaBrokerConfig = z.infer<typeof AlpacaBrokerConfig>;
@@ -434,6 +451,9 @@ export const Config = z
     tuning: TuningConfig,
     runtime_dir: nonEmptyString("a directory path").default("/run/tradingd"),
     journal_path: nonEmptyString("a file path").default("./tradingd-journal.sqlite"),
+    // full: every journal write reaches the disk before the order goes out (survives power loss;
+    // ~200 µs an intent here); normal: survives a crash of the process, not of the host (~45 µs).
+    journal_sync: oneOf(["full", "normal"]).default("full"),
   })
   .superRefine((cfg, ctx) => {
     // Values are never quoted in these messages: they may have come from the environment.
@@ -450,6 +470,17 @@ export const Config = z
     }
     if (cfg.mode === "dry-run" && cfg.broker.kind !== "sim") {
       issue(["broker", "kind"], "must be sim when mode is dry-run");
+    }
+    if (cfg.broker.kind === "alpaca") {
+      const liveHost = /^(https|wss):\/\/api\.alpaca\.markets(\/|$)/;
+      if (!cfg.broker.alpaca.live && liveHost.test(cfg.broker.alpaca.base_url)) {
+        issue(["broker", "alpaca", "base_url"], "is Alpaca's live (real money) API: set mode: live and broker.alpaca.live: true to trade real money, or use https://paper-api.alpaca.markets");
+      }
+      if (!cfg.broker.alpaca.live && liveHost.test(cfg.broker.alpaca.stream_url)) {
+        issue(["broker", "alpaca", "stream_url"], "is Alpaca's live (real money) stream: set mode: live and broker.alpaca.live: true, or use wss://paper-api.alpaca.markets/stream");
+      }
+      if (cfg.broker.alpaca.key_id === "") issue(["broker", "alpaca", "key_id"], "required when broker.kind is alpaca (use ${ALPACA_KEY_ID} or the credential alpaca_key_id)");
+      if (cfg.broker.alpaca.secret_key === "") issue(["broker", "alpaca", "secret_key"], "required when broker.kind is alpaca (use ${ALPACA_SECRET_KEY} or the credential alpaca_secret_key)");
     }
 
     // A spinning thread owns its CPU: anything pinned beside it starves.

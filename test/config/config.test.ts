@@ -88,6 +88,7 @@ describe("defaults", () => {
       tuning: cfg.tuning,
       runtime_dir: cfg.runtime_dir,
       journal_path: cfg.journal_path,
+      journal_sync: cfg.journal_sync,
     }).toEqual({
       mode: "dry-run",
       symbols: ["AAPL", "MSFT", "SPY", "QQQ"],
@@ -152,6 +153,7 @@ describe("defaults", () => {
       },
       runtime_dir: "/run/tradingd",
       journal_path: "./tradingd-journal.sqlite",
+      journal_sync: "full",
     });
   });
 
@@ -361,21 +363,31 @@ describe("cross-field rules", () => {
       "broker.kind: must be alpaca when mode is live",
       "broker.alpaca.live: must be true when mode is live",
     ]);
-    expect(linesOf("mode: live\nbroker: {kind: alpaca}")).toEqual(["broker.alpaca.live: must be true when mode is live"]);
-    const live = parseConfigText("mode: live\nbroker: {kind: alpaca, alpaca: {live: true}}", "<l>", {});
+    expect(linesOf("mode: live\nbroker: {kind: alpaca, alpaca: {key_id: k, secret_key: s}}")).toEqual(["broker.alpaca.live: must be true when mode is live"]);
+    const live = parseConfigText("mode: live\nbroker: {kind: alpaca, alpaca: {live: true, key_id: k, secret_key: s}}", "<l>", {});
     expect([live.mode, live.broker.kind, live.broker.alpaca.live]).toEqual(["live", "alpaca", true]);
   });
 
   test("broker.alpaca.live true requires mode live", () => {
-    expect(linesOf("mode: paper\nbroker: {kind: alpaca, alpaca: {live: true}}")).toEqual([
+    expect(linesOf("mode: paper\nbroker: {kind: alpaca, alpaca: {live: true, key_id: k, secret_key: s}}")).toEqual([
       "broker.alpaca.live: may be true only when mode is live",
     ]);
   });
 
   test("mode dry-run requires broker.kind sim; paper allows either", () => {
-    expect(linesOf("broker: {kind: alpaca}")).toEqual(["broker.kind: must be sim when mode is dry-run"]);
-    expect(parseConfigText("mode: paper\nbroker: {kind: alpaca}", "<p>", {}).broker.kind).toBe("alpaca");
+    expect(linesOf("broker: {kind: alpaca, alpaca: {key_id: k, secret_key: s}}")).toEqual(["broker.kind: must be sim when mode is dry-run"]);
+    expect(parseConfigText("mode: paper\nbroker: {kind: alpaca, alpaca: {key_id: k, secret_key: s}}", "<p>", {}).broker.kind).toBe("alpaca");
     expect(parseConfigText("mode: paper", "<p>", {}).broker.kind).toBe("sim");
+  });
+
+  test("alpaca needs its keys, and the live (real money) URLs need mode live and broker.alpaca.live", () => {
+    expect(linesOf("mode: paper\nbroker: {kind: alpaca}")).toEqual([
+      "broker.alpaca.key_id: required when broker.kind is alpaca (use ${ALPACA_KEY_ID} or the credential alpaca_key_id)",
+      "broker.alpaca.secret_key: required when broker.kind is alpaca (use ${ALPACA_SECRET_KEY} or the credential alpaca_secret_key)",
+    ]);
+    expect(linesOf("mode: paper\nbroker: {kind: alpaca, alpaca: {key_id: k, secret_key: s, base_url: 'https://api.alpaca.markets'}}")).toEqual([
+      "broker.alpaca.base_url: is Alpaca's live (real money) API: set mode: live and broker.alpaca.live: true to trade real money, or use https://paper-api.alpaca.markets",
+    ]);
   });
 
   test("two spinning threads may not share a CPU", () => {

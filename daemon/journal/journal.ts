@@ -1,0 +1,498 @@
+/**
+ * The order journal: every order is written here before it is sent, and every ack, fill,
+ * cancel and reject after, so that a crash at any point leaves enough to resolve each order at
+ * startup (the gateway looks the in-doubt ones up at the broker by client_order_id).
+ *
+ * | when | call | state after |
+ * |---|---|---|
+ * | before the first byte goes out | `recordIntent` | `intent` |
+ * | the request was written to the socket | `markSent` | `sent` |
+ * | timeout, reset, 5xx: outcome unknown (look it up, never resend blind) | `markUnknown` | `unknown` |
+ * | the broker acknowledged it | `recordAccepted` | `accepted` |
+ * | an execution | `recordFill` (idempotent per execution id) | `accepted` (or as it was, if later) |
+ * | filled / canceled / expired / rejected / replaced / the look-up found nothing | `recordTerminal` | that state |
+ * | anything else worth keeping (cancel requested, look-up result, ...) | `recordEvent` | unchanged |
+ *
+ * Every call above appends to the order's event log in the same transaction. States only move
+ * forward (ranks in `types.ts`): a transition that would go back (a late ack after the fill, a
+ * second terminal status) is still written to the event log, flagged `stale`, and leaves the
+ * order as it was. Facts are kept even then: a fill always adds to the filled quantity, and a
+ * late ack still records the broker order id if the journal had none.
+ *
+ * Durability: WAL mode, `synchronous = FULL` by default. In WAL mode NORMAL loses no data when
+ * the process dies, but can lose the last commits when the host loses power or the kernel
+ * crashes; an intent lost that way belongs to an order that may be live at the broker, which
+ * is exactly what the journal exists to prevent. FULL syncs the WAL on every commit; the cost
+ * per order, FULL versus NORMAL, is measured by `bench/journal.bench.ts` (BENCHMARKS.md).
+ *
+ * One writer: a journal opened for writing holds SQLite's exclusive lock until `close()`
+ * (`locking_mode = EXCLUSIVE`), so a second tradingd on the same file fails at open with a
+ * "locked" JournalError instead of interleaving its orders with ours. A side effect: while the
+ * daemon runs, other processes cannot read the file either (use `/status`); a read-only open
+ * (`{ readonly: true }`) is for when it is stopped.
+ *
+ * Threads: one OrderJournal per thread (bun:sqlite handles are not shared); the execution
+ * worker owns it. Every write is a prepared statement (prepared once, in the constructor)
+ * inside one short transaction; each call allocates a little (bound strings, one row object,
+ * the event's JSON).
+ *
+ * @example
+ * using journal = OrderJournal.open(config.journal_path);
+ * for (const o of journal.inDoubt()) await gateway.lookUp(o.clientOrderId);
+ * const clientOrderId = journal.newClientOrderId(orderId);
+ * journal.recordIntent({ clientOrderId, localOrderId: orderId, symbol: "AAPL", side: "buy",
+ *   type: "limit", timeInForce: "day", qty: 10, limitPrice: 150, createdAtMs: Date.now() });
+ * socket.write(request);
+ * journal.markSent(clientOrderId, Date.now());
+ */
+import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
+import { VERSION } from "../version.ts";
+import { clientOrderIdOf, isValidClientOrderId, runIdOf } from "./client-order-id.ts";
+import { JournalError, fileProblem, sqliteCode } from "./errors.ts";
+import { BUSY_TIMEOUT_MS, inspectJournalFile, pragmaNumber } from "./inspect.ts";
+import { APPLICATION_ID, migrate } from "./schema.ts";
+import type { FillDecimals, JournalEvent, JournalOrder, OrderIntent, OrderState, TerminalState } from "./types.ts";
+import { STATE_RANK } from "./types.ts";
+
+export interface OpenOptions {
+  /** Open an existing journal for reading only (no run is recorded; every write throws). */
+  readonly?: boolean;
+  /** `full` (default): see the class doc. `normal` exists to measure the difference. */
+  synchronous?: "full" | "normal";
+}
+
+const ORDER_COLUMNS = `client_order_id AS clientOrderId, run_id AS runId, local_order_id AS localOrderId, symbol, side,
+  type, time_in_force AS timeInForce, qty, limit_price AS limitPrice, stop_price AS stopPrice, qty_decimal AS qtyDecimal,
+  limit_price_decimal AS limitPriceDecimal, stop_price_decimal AS stopPriceDecimal, created_at_ms AS createdAtMs, state,
+  broker_order_id AS brokerOrderId, broker_status AS brokerStatus, sent_at_ms AS sentAtMs,
+  accepted_at_ms AS acceptedAtMs, terminal_at_ms AS terminalAtMs, reason, filled_qty AS filledQty,
+  avg_fill_price AS avgFillPrice, updated_at_ms AS updatedAtMs`;
+
+/** Event kinds the transitions write; `recordEvent` may not use them. */
+const TRANSITION_KINDS: ReadonlySet<string> = new Set([
+  "intent",
+  "sent",
+  "unknown",
+  "accepted",
+  "fill",
+  "fill_conflict",
+  "filled",
+  "canceled",
+  "expired",
+  "rejected",
+  "replaced",
+  "not_found",
+]);
+
+interface Current {
+  state: OrderState;
+  rank: number;
+  brokerOrderId: string | null;
+  filledQty: number;
+  fillNotional: number;
+}
+
+type EventRow = Omit<JournalEvent, "stale" | "detail"> & { stale: number; detail: string };
+type Row = Record<string, unknown>;
+
+export class OrderJournal implements Disposable {
+  /** A new id per open for writing (`<journal tag>-<run number base36>`); null when read-only. */
+  readonly runId: string | null;
+  readonly path: string;
+  readonly #db: Database;
+  readonly #readonly: boolean;
+  #closed = false;
+  readonly #s: ReturnType<typeof prepare>;
+
+  private constructor(db: Database, path: string, runId: string | null) {
+    this.#db = db;
+    this.path = path;
+    this.runId = runId;
+    this.#readonly = runId === null;
+    this.#s = prepare(db);
+  }
+
+  /**
+   * Opens the journal at `path`, creating it (and its schema) if absent. An existing file is
+   * checked first through a read-only connection (see `inspect.ts`): a corrupt file, one that is
+   * not a tradingd journal, one from a newer tradingd, or one another process holds locked gives
+   * a JournalError and is left untouched.
+   */
+  static open(path: string, opts: OpenOptions = {}): OrderJournal {
+    const verdict = existsSync(path) ? inspectJournalFile(path) : null;
+    if (opts.readonly === true) {
+      if (verdict === null || verdict.kind === "empty") {
+        throw new JournalError("io", path, "no journal to open read-only (the file does not exist or is empty). Check journal_path");
+      }
+      return OrderJournal.#wrap(path, () => {
+        const db = new Database(path, { readonly: true });
+        db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        return new OrderJournal(db, path, null);
+      });
+    }
+    let db: Database | null = null;
+    return OrderJournal.#wrap(
+      path,
+      () => {
+        db = new Database(path, { readwrite: true, create: true });
+        db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        // Before WAL mode is entered, so the WAL index lives in heap memory (no -shm file) and
+        // the lock is held from the first read to close().
+        db.run("PRAGMA locking_mode = EXCLUSIVE");
+        // Again, now under our own lock: the file may have changed since it was inspected.
+        // Nothing has been written yet.
+        const appId = pragmaNumber(db, "application_id");
+        if (appId !== APPLICATION_ID && pragmaNumber(db, "page_count") !== 0) {
+          throw new JournalError("not-a-journal", path, `application_id ${appId} is not a tradingd journal's. Nothing was written to it`);
+        }
+        const mode = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get()?.journal_mode;
+        if (mode !== "wal") throw new JournalError("io", path, `cannot switch to WAL mode (journal_mode is ${mode}). Put the journal on a local file system`);
+        db.run(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+        db.run("PRAGMA foreign_keys = ON");
+        migrate(db);
+        return new OrderJournal(db, path, startRun(db));
+      },
+      () => (db as Database | null)?.close(),
+    );
+  }
+
+  static #wrap(path: string, open: () => OrderJournal, cleanUp?: () => void): OrderJournal {
+    try {
+      return open();
+    } catch (e) {
+      cleanUp?.();
+      throw fileProblem(path, e) ?? e;
+    }
+  }
+
+  /**
+   * The client_order_id of local order `localOrderId` in this run: `td-<run id>-<id base36>`,
+   * unique across restarts and journals, ≤ 48 characters of [a-z0-9-] (see client-order-id.ts).
+   * A pure function of (run, id): the same call gives the same id.
+   */
+  newClientOrderId(localOrderId: number): string {
+    if (this.runId === null) throw this.#readOnly("newClientOrderId");
+    if (!Number.isSafeInteger(localOrderId) || localOrderId < 0) {
+      throw new JournalError("invalid", this.path, `local order id ${localOrderId} is not a non-negative safe integer`);
+    }
+    return clientOrderIdOf(this.runId, localOrderId);
+  }
+
+  /** Writes the order, state `intent`, before any byte of it is sent. A duplicate id throws. */
+  recordIntent(o: OrderIntent): void {
+    this.#writable("recordIntent");
+    if (!isValidClientOrderId(o.clientOrderId)) {
+      throw new JournalError("invalid", this.path, `client_order_id ${JSON.stringify(o.clientOrderId)} is not 1-48 characters of [A-Za-z0-9-_]`);
+    }
+    if (!(o.qty > 0) || !Number.isFinite(o.qty)) throw new JournalError("invalid", this.path, `order ${o.clientOrderId}: qty ${o.qty} is not a positive number`);
+    const now = Date.now();
+    const created = Math.round(o.createdAtMs);
+    const limit = o.limitPrice ?? null;
+    const stop = o.stopPrice ?? null;
+    this.#transaction(o.clientOrderId, () => {
+      this.#s.insertOrder.run(
+        o.clientOrderId,
+        this.runId,
+        o.localOrderId,
+        o.symbol,
+        o.side,
+        o.type,
+        o.timeInForce,
+        o.qty,
+        limit,
+        stop,
+        o.qtyDecimal ?? null,
+        o.limitPriceDecimal ?? null,
+        o.stopPriceDecimal ?? null,
+        created,
+        now,
+      );
+      const detail = { symbol: o.symbol, side: o.side, type: o.type, timeInForce: o.timeInForce, qty: o.qty, limitPrice: limit, stopPrice: stop };
+      this.#event(o.clientOrderId, "intent", created, now, "intent", false, detail);
+    });
+  }
+
+  /** The request was written to the socket. */
+  markSent(clientOrderId: string, atMs: number): void {
+    this.#writable("markSent");
+    this.#advance(clientOrderId, "sent", atMs, {}, () => this.#s.setSent.run(Math.round(atMs), Date.now(), clientOrderId));
+  }
+
+  /** Timeout, connection reset or 5xx: the outcome is unknown; the order must be looked up, never resent blind. */
+  markUnknown(clientOrderId: string, why: string, atMs: number = Date.now()): void {
+    this.#writable("markUnknown");
+    this.#advance(clientOrderId, "unknown", atMs, { why }, () => this.#s.setUnknown.run(why, Date.now(), clientOrderId));
+  }
+
+  /**
+   * The broker has the order (`status` as it said: `new`, `accepted`, `pending_new`, ...). A late
+   * ack leaves the state alone but still records the broker order id if none was known; an ack
+   * naming a different broker order id than the one recorded is written as a stale event only.
+   */
+  recordAccepted(clientOrderId: string, brokerOrderId: string, status: string, atMs: number): void {
+    this.#writable("recordAccepted");
+    const at = Math.round(atMs);
+    this.#transaction(clientOrderId, () => {
+      const cur = this.#current(clientOrderId);
+      const now = Date.now();
+      const conflict = cur.brokerOrderId !== null && cur.brokerOrderId !== brokerOrderId;
+      const applies = !conflict && STATE_RANK.accepted > cur.rank;
+      if (applies) this.#s.setAccepted.run(brokerOrderId, status, at, now, clientOrderId);
+      else if (!conflict && cur.brokerOrderId === null) this.#s.setBrokerId.run(brokerOrderId, now, clientOrderId);
+      const detail = conflict ? { brokerOrderId, status, recordedBrokerOrderId: cur.brokerOrderId } : { brokerOrderId, status };
+      this.#event(clientOrderId, "accepted", at, now, applies ? "accepted" : cur.state, !applies, detail);
+    });
+  }
+
+  /**
+   * One execution. Idempotent per (client_order_id, execution_id): a repeat returns false and
+   * writes nothing, unless its quantity or price differ from the recorded one, which is written
+   * as a stale `fill_conflict` event (the first stays). A new fill adds to the order's filled
+   * quantity and average price whatever its state, and moves an order that was not yet
+   * `accepted` to `accepted` (the broker clearly has it).
+   */
+  recordFill(clientOrderId: string, executionId: string, qty: number, price: number, atMs: number, decimals?: FillDecimals): boolean {
+    this.#writable("recordFill");
+    if (!(qty > 0) || !Number.isFinite(qty) || !(price >= 0) || !Number.isFinite(price)) {
+      throw new JournalError("invalid", this.path, `order ${clientOrderId}, execution ${executionId}: qty ${qty} / price ${price} are not a positive quantity and a price`);
+    }
+    const at = Math.round(atMs);
+    return this.#transaction(clientOrderId, () => {
+      const cur = this.#current(clientOrderId);
+      const now = Date.now();
+      const inserted = this.#s.insertFill.run(clientOrderId, executionId, qty, price, decimals?.qty ?? null, decimals?.price ?? null, at, now).changes === 1;
+      if (!inserted) {
+        const first = this.#s.getFill.get(clientOrderId, executionId)!;
+        if (first.qty !== qty || first.price !== price) {
+          this.#event(clientOrderId, "fill_conflict", at, now, cur.state, true, { executionId, qty, price, recordedQty: first.qty, recordedPrice: first.price });
+        }
+        return false;
+      }
+      const filledQty = cur.filledQty + qty;
+      const notional = cur.fillNotional + qty * price;
+      const avg = notional / filledQty;
+      const state: OrderState = STATE_RANK.accepted > cur.rank ? "accepted" : cur.state;
+      this.#s.setFill.run(filledQty, notional, avg, state, STATE_RANK[state], now, clientOrderId);
+      this.#event(clientOrderId, "fill", at, now, state, false, { executionId, qty, price, filledQty, avgFillPrice: avg });
+      return true;
+    });
+  }
+
+  /** The order ended (or a look-up found no such order: `not_found`). The first terminal state stays. */
+  recordTerminal(clientOrderId: string, status: TerminalState, reason: string, atMs: number): void {
+    this.#writable("recordTerminal");
+    const at = Math.round(atMs);
+    this.#advance(clientOrderId, status, at, { reason }, () => this.#s.setTerminal.run(status, STATE_RANK[status], reason, at, Date.now(), clientOrderId));
+  }
+
+  /**
+   * Appends an event that does not change the order's state (a cancel request, a look-up's
+   * answer, a reconnect replay). `kind` may not be one the transitions above write.
+   */
+  recordEvent(clientOrderId: string, kind: string, detail: object, atMs: number): void {
+    this.#writable("recordEvent");
+    if (TRANSITION_KINDS.has(kind)) {
+      throw new JournalError("invalid", this.path, `event kind "${kind}" is written by its own method (recordAccepted, recordFill, ...), not recordEvent`);
+    }
+    const changes = this.#guard(clientOrderId, () =>
+      this.#s.insertPlainEvent.run(this.runId, kind, Math.round(atMs), Date.now(), JSON.stringify(detail), clientOrderId).changes,
+    );
+    if (changes === 0) throw this.#unknownOrder(clientOrderId);
+  }
+
+  get(clientOrderId: string): JournalOrder | null {
+    this.#alive();
+    return this.#s.getOrder.get(clientOrderId);
+  }
+
+  byBrokerId(brokerOrderId: string): JournalOrder | null {
+    this.#alive();
+    return this.#s.getByBroker.get(brokerOrderId);
+  }
+
+  /** Orders to look up at the broker before trading: `intent` (maybe sent, maybe not), `sent` without an answer, `unknown`. Oldest first. */
+  inDoubt(): JournalOrder[] {
+    this.#alive();
+    return this.#s.inDoubt.all();
+  }
+
+  /** Orders the broker accepted that have not ended. Oldest first. */
+  open(): JournalOrder[] {
+    this.#alive();
+    return this.#s.openOrders.all();
+  }
+
+  /** The order's events in the order they were written. */
+  events(clientOrderId: string): JournalEvent[] {
+    this.#alive();
+    return this.#s.events.all(clientOrderId).map((r) => ({ ...r, stale: r.stale === 1, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+
+  /** Marks the run as closed cleanly and releases the file. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (!this.#readonly) this.#s.closeRun.run(Date.now(), this.runId);
+    } finally {
+      for (const s of Object.values(this.#s)) s.finalize();
+      this.#db.close();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** A state transition: applied if it moves the order forward, else written as a stale event. */
+  #advance(clientOrderId: string, to: OrderState, atMs: number, detail: object, apply: () => void): void {
+    const at = Math.round(atMs);
+    this.#transaction(clientOrderId, () => {
+      const cur = this.#current(clientOrderId);
+      const applies = STATE_RANK[to] > cur.rank;
+      if (applies) apply();
+      this.#event(clientOrderId, to, at, Date.now(), applies ? to : cur.state, !applies, detail);
+    });
+  }
+
+  #event(clientOrderId: string, kind: string, atMs: number, nowMs: number, state: OrderState, stale: boolean, detail: object): void {
+    this.#s.insertEvent.run(clientOrderId, this.runId, kind, atMs, nowMs, state, stale ? 1 : 0, JSON.stringify(detail));
+  }
+
+  #current(clientOrderId: string): Current {
+    const cur = this.#s.current.get(clientOrderId);
+    if (cur === null) throw this.#unknownOrder(clientOrderId);
+    return cur;
+  }
+
+  #transaction<T>(clientOrderId: string, fn: () => T): T {
+    return this.#guard(clientOrderId, () => {
+      this.#s.begin.run();
+      try {
+        const r = fn();
+        this.#s.commit.run();
+        return r;
+      } catch (e) {
+        if (this.#db.inTransaction) this.#s.rollback.run();
+        throw e;
+      }
+    });
+  }
+
+  /** Turns SQLite's constraint errors into JournalErrors that say which rule the call broke. */
+  #guard<T>(clientOrderId: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof JournalError) throw e;
+      const code = sqliteCode(e);
+      const said = (e as Error).message;
+      if (code === "SQLITE_CONSTRAINT_PRIMARYKEY" && said.includes("orders.client_order_id")) {
+        throw new JournalError("invalid", this.path, `order ${clientOrderId} is already journaled: client order ids are never reused`, { cause: e });
+      }
+      if (code === "SQLITE_CONSTRAINT_UNIQUE" && said.includes("orders.broker_order_id")) {
+        throw new JournalError("invalid", this.path, `order ${clientOrderId}: its broker order id is already recorded for another order (${said})`, { cause: e });
+      }
+      if (code.startsWith("SQLITE_CONSTRAINT")) {
+        throw new JournalError("invalid", this.path, `order ${clientOrderId}: ${(e as Error).message}`, { cause: e });
+      }
+      throw fileProblem(this.path, e) ?? e;
+    }
+  }
+
+  #unknownOrder(clientOrderId: string): JournalError {
+    return new JournalError("invalid", this.path, `no order with client_order_id ${clientOrderId} in the journal; record its intent first`);
+  }
+
+  #alive(): void {
+    if (this.#closed) throw new JournalError("closed", this.path, "used after close()");
+  }
+
+  #writable(what: string): void {
+    this.#alive();
+    if (this.#readonly) throw this.#readOnly(what);
+  }
+
+  #readOnly(what: string): JournalError {
+    return new JournalError("read-only", this.path, `${what}: the journal was opened read-only`);
+  }
+}
+
+/** Records this open as a new run; returns its id. */
+function startRun(db: Database): string {
+  db.run("BEGIN IMMEDIATE");
+  try {
+    const tag = db.query<{ tag: string }, []>("SELECT tag FROM journal WHERE id = 1").get()!.tag;
+    const seq = db.query<{ n: number }, []>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'runs'), 0) + 1 AS n").get()!.n;
+    const runId = runIdOf(tag, seq);
+    db.run("INSERT INTO runs (run_number, run_id, started_at_ms, pid, tradingd_version) VALUES (?, ?, ?, ?, ?)", [seq, runId, Date.now(), process.pid, VERSION]);
+    db.run("COMMIT");
+    return runId;
+  } catch (e) {
+    if (db.inTransaction) db.run("ROLLBACK");
+    throw e;
+  }
+}
+
+/** Every statement the journal runs, prepared once per open. */
+function prepare(db: Database) {
+  type Id = [string];
+  const q = <R, P extends (string | number | null)[]>(sql: string) => db.prepare<R, P>(sql);
+  return {
+    begin: q<Row, []>("BEGIN IMMEDIATE"),
+    commit: q<Row, []>("COMMIT"),
+    rollback: q<Row, []>("ROLLBACK"),
+    insertOrder: q<Row, (string | number | null)[]>(
+      `INSERT INTO orders (client_order_id, run_id, local_order_id, symbol, side, type, time_in_force, qty, limit_price,
+         stop_price, qty_decimal, limit_price_decimal, stop_price_decimal, created_at_ms, state, state_rank, updated_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'intent', 0, ?)`,
+    ),
+    current: q<Current, Id>(
+      "SELECT state, state_rank AS rank, broker_order_id AS brokerOrderId, filled_qty AS filledQty, fill_notional AS fillNotional FROM orders WHERE client_order_id = ?",
+    ),
+    setSent: q<Row, [number, number, string]>(
+      "UPDATE orders SET state = 'sent', state_rank = 1, sent_at_ms = ?, updated_at_ms = ? WHERE client_order_id = ?",
+    ),
+    setUnknown: q<Row, [string, number, string]>(
+      "UPDATE orders SET state = 'unknown', state_rank = 2, reason = ?, updated_at_ms = ? WHERE client_order_id = ?",
+    ),
+    setAccepted: q<Row, [string, string, number, number, string]>(
+      `UPDATE orders SET state = 'accepted', state_rank = 4, broker_order_id = ?, broker_status = ?, accepted_at_ms = ?,
+         reason = NULL, updated_at_ms = ? WHERE client_order_id = ?`,
+    ),
+    setBrokerId: q<Row, [string, number, string]>("UPDATE orders SET broker_order_id = ?, updated_at_ms = ? WHERE client_order_id = ?"),
+    insertFill: q<Row, [string, string, number, number, string | null, string | null, number, number]>(
+      `INSERT OR IGNORE INTO fills (client_order_id, execution_id, qty, price, qty_decimal, price_decimal, at_ms, recorded_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getFill: q<{ qty: number; price: number }, [string, string]>("SELECT qty, price FROM fills WHERE client_order_id = ? AND execution_id = ?"),
+    setFill: q<Row, [number, number, number, string, number, number, string]>(
+      `UPDATE orders SET filled_qty = ?, fill_notional = ?, avg_fill_price = ?, state = ?, state_rank = ?, updated_at_ms = ?
+       WHERE client_order_id = ?`,
+    ),
+    setTerminal: q<Row, [string, number, string, number, number, string]>(
+      "UPDATE orders SET state = ?, state_rank = ?, reason = ?, terminal_at_ms = ?, updated_at_ms = ? WHERE client_order_id = ?",
+    ),
+    insertEvent: q<Row, [string, string | null, string, number, number, string, number, string]>(
+      "INSERT INTO events (client_order_id, run_id, kind, at_ms, recorded_at_ms, state, stale, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    insertPlainEvent: q<Row, [string | null, string, number, number, string, string]>(
+      `INSERT INTO events (client_order_id, run_id, kind, at_ms, recorded_at_ms, state, stale, detail)
+       SELECT client_order_id, ?, ?, ?, ?, state, 0, ? FROM orders WHERE client_order_id = ?`,
+    ),
+    getOrder: q<JournalOrder, Id>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE client_order_id = ?`),
+    getByBroker: q<JournalOrder, Id>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE broker_order_id = ?`),
+    inDoubt: q<JournalOrder, []>(
+      `SELECT ${ORDER_COLUMNS} FROM orders WHERE state IN ('intent', 'sent', 'unknown') ORDER BY created_at_ms, rowid`,
+    ),
+    openOrders: q<JournalOrder, []>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE state = 'accepted' ORDER BY created_at_ms, rowid`),
+    events: q<EventRow, Id>(
+      `SELECT seq, client_order_id AS clientOrderId, run_id AS runId, kind, at_ms AS atMs, recorded_at_ms AS recordedAtMs, state,
+         stale, detail FROM events WHERE client_order_id = ? ORDER BY seq`,
+    ),
+    closeRun: q<Row, [number, string | null]>("UPDATE runs SET closed_at_ms = ? WHERE run_id = ?"),
+  };
+}
