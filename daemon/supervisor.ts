@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import type { Config } from "./config/schema.ts";
 import { SpscRing } from "./shm/ring.ts";
 import { Doorbell } from "./shm/doorbell.ts";
-import { ControlBlock, TradingState, W_STOP_EXECUTION, W_STOP_FEED, W_STOP_STRATEGY, W_TRADING, TRADING_STATE_NAMES } from "./shm/control.ts";
+import { ControlBlock, TradingState, W_BROKER_READY, W_STOP_EXECUTION, W_STOP_FEED, W_STOP_STRATEGY, W_TRADING, TRADING_STATE_NAMES } from "./shm/control.ts";
 import { QuoteBook } from "./shm/quote-book.ts";
 import { OrderTable } from "./shm/order-table.ts";
 import { MetricsBlock } from "./metrics/block.ts";
@@ -121,6 +121,12 @@ export class Pipeline {
 
   isReady(): boolean {
     return !this.stopping && this.failure === null && this.threads.every((t) => t.ready);
+  }
+
+  /** Why no order may go out now on the broker's side (not reconciled yet), or null. */
+  brokerProblem(): string | null {
+    if (!this.threads.find((t) => t.name === "execution")?.ready) return null;
+    return Atomics.load(this.control.words, W_BROKER_READY) === 1 ? null : "broker not reconciled yet (see the log)";
   }
 
   /** Why the feed cannot be traded on now (disconnected, stale, failed), or null. */

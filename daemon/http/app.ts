@@ -24,7 +24,7 @@ export function createApp(p: Pipeline): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.text("ok\n"));
   app.get("/readyz", (c) => {
-    const feed = p.feedProblem();
+    const feed = p.feedProblem() ?? p.brokerProblem();
     if (p.isReady() && !p.strategyFailure && !feed) return c.text("ready\n");
     const reason = feed && p.isReady()
       ? feed

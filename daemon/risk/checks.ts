@@ -20,6 +20,8 @@ export const enum RiskReason {
   ORDER_RATE = 8,
   INVALID_ORDER = 9,
   STALE_DATA = 10,
+  BROKER_BUDGET = 11,
+  BROKER_NOT_READY = 12,
 }
 export const RISK_REASON_NAMES = [
   "ok",
@@ -33,6 +35,8 @@ export const RISK_REASON_NAMES = [
   "order_rate",
   "invalid_order",
   "stale_data",
+  "broker_budget",
+  "broker_not_ready",
 ] as const;
 
 export interface RiskLimits {
@@ -55,6 +59,14 @@ export function checkTradingState(state: TradingState, position: number, signedQ
 /** The feed is stale or disconnected (control word FEED_STALE): no new orders on old prices. */
 export function checkFeedFresh(feedStale: boolean): RiskReason {
   return feedStale ? RiskReason.STALE_DATA : RiskReason.OK;
+}
+
+/**
+ * The broker side: reconciled and ready (control word BROKER_READY), and requests left in its
+ * rate budget (BROKER_BUDGET): an order that would wait for budget is refused, not queued.
+ */
+export function checkBroker(ready: boolean, budget: number): RiskReason {
+  return !ready ? RiskReason.BROKER_NOT_READY : budget <= 0 ? RiskReason.BROKER_BUDGET : RiskReason.OK;
 }
 
 export function checkOrderShape(qty: number, price: number): RiskReason {

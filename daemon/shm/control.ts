@@ -15,6 +15,8 @@
  * | 5 | `STRATEGY_FAILED` | strategy | 1: the user strategy threw; trading is halted |
  * | 6 | `CONTROL_SEQ` | main | incremented on every change made by main (workers may cache on it) |
  * | 7 | `FEED_STALE` | feed | 1: subscribed but no event for `feed.stale_after_ms`, or not connected: risk refuses new orders |
+ * | 8 | `BROKER_READY` | execution | 1: the broker is reconciled with the journal and orders may go out (the sim broker: at once) |
+ * | 9 | `BROKER_BUDGET` | execution | requests left in the broker's rate budget (risk refuses an order when 0) |
  */
 
 export const enum TradingState {
@@ -33,6 +35,8 @@ export const W_FEED_DONE = 4;
 export const W_STRATEGY_FAILED = 5;
 export const W_CONTROL_SEQ = 6;
 export const W_FEED_STALE = 7;
+export const W_BROKER_READY = 8;
+export const W_BROKER_BUDGET = 9;
 const WORDS = 16;
 
 export class ControlBlock {

@@ -94,6 +94,18 @@ export class Doorbell {
     Atomics.store(w, SLEEPING, 0);
   }
 
+  /**
+   * Consumer side, for a thread that must keep its event loop running (sockets, timers): like
+   * `sleep`, but with `Atomics.waitAsync`, so the thread goes on serving its event loop.
+   * Allocates a promise per call (only when the thread goes idle).
+   */
+  async sleepAsync(seq: number, timeoutMs: number): Promise<void> {
+    const w = this.#w;
+    const r = Atomics.waitAsync(w, SEQUENCE, seq, timeoutMs);
+    if (r.async) await r.value;
+    Atomics.store(w, SLEEPING, 0);
+  }
+
   /** Consumer side: the re-check after `prepareSleep` found work; do not sleep. */
   cancelSleep(): void {
     Atomics.store(this.#w, SLEEPING, 0);

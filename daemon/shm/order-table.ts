@@ -180,6 +180,13 @@ export class OrderTable {
     this.pf64[p + P_LAST_NS] = nowNs;
   }
 
+  /** Sets a symbol's position outright (the broker's, after reconciliation at startup). */
+  setPosition(symbolId: number, qty: number, avgPx: number): void {
+    const p = symbolId * P_WORDS;
+    this.pf64[p + P_QTY] = qty;
+    this.pf64[p + P_AVG] = qty === 0 ? 0 : avgPx;
+  }
+
   qtyAt(e: number): number {
     return this.of64[e * O_WORDS + 2]!;
   }

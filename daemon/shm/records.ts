@@ -24,6 +24,7 @@
  * | ORDER_CANCEL | orderId | — | — | — | — | — |
  * | ORDER_CANCEL_ALL | — | — | — | — | — | — |
  * | ACK, FILL, REJECT, CANCELED, EXPIRED | orderId | side \| reason<<8 | last qty | last price | cum qty | leaves qty |
+ * | POSITION | — | — | signed quantity | average price | — | — |
  *
  * Sizes are as the source sends them (Polygon's quote sizes are in round lots, per its spec).
  *
@@ -45,6 +46,8 @@ export const enum RecordKind {
   REJECT = 22,
   CANCELED = 23,
   EXPIRED = 24,
+  /** Sets the strategy's position in a symbol (after reconciliation at startup): p0 = signed qty, p1 = average price. */
+  POSITION = 25,
 }
 
 // Int32 word offsets within a slot.
@@ -90,6 +93,10 @@ export const REJECT_REASONS = [
   "unknown_order",
   "too_many_open_orders",
   "order_table_full",
+  "broker_rejected",
+  "not_sent",
+  "rate_limited",
+  "broker_not_ready",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 export const enum Reject {
@@ -102,6 +109,10 @@ export const enum Reject {
   UNKNOWN_ORDER = 6,
   TOO_MANY_OPEN_ORDERS = 7,
   ORDER_TABLE_FULL = 8,
+  BROKER_REJECTED = 9,
+  NOT_SENT = 10,
+  RATE_LIMITED = 11,
+  BROKER_NOT_READY = 12,
 }
 
 export function packOrderFlags(side: Side, type: OrderType, tif: TimeInForce): number {

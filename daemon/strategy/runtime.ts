@@ -10,7 +10,7 @@
  */
 import type { FillView, OrderSpec, OrderUpdateView, QuoteView, StrategyContext, TradeView } from "./api.ts";
 import type { SpscRing } from "../shm/ring.ts";
-import { W_FEED_STALE, type ControlBlock } from "../shm/control.ts";
+import { W_BROKER_BUDGET, W_BROKER_READY, W_FEED_STALE, type ControlBlock } from "../shm/control.ts";
 import type { QuoteBook } from "../shm/quote-book.ts";
 import {
   RecordKind,
@@ -42,6 +42,7 @@ import {
   checkOpenOrders,
   checkOrderRate,
   checkFeedFresh,
+  checkBroker,
   type RiskLimits,
 } from "../risk/checks.ts";
 import { nowNs } from "../shm/clock.ts";
@@ -149,6 +150,7 @@ export class StrategyRuntime implements StrategyContext {
     const reason =
       checkTradingState(this.control.tradingState(), this.#positions[s]!, signed) ||
       checkFeedFresh(this.refuseWhenFeedStale && Atomics.load(this.control.words, W_FEED_STALE) === 1) ||
+      checkBroker(Atomics.load(this.control.words, W_BROKER_READY) === 1, Atomics.load(this.control.words, W_BROKER_BUDGET)) ||
       checkOrderShape(qty, limitPx) ||
       checkOrderQty(qty, limits) ||
       checkOrderNotional(qty, px, limits) ||
@@ -220,6 +222,11 @@ export class StrategyRuntime implements StrategyContext {
    * 1 = onFill (views.fill set), 2 = onOrderUpdate (views.update set), 0 = none.
    */
   applyExecEvent(kind: number, symbolId: number, orderId: number, b: number, lastQty: number, lastPx: number, leaves: number): number {
+    if (kind === RecordKind.POSITION) {
+      // The broker's position after reconciliation: the strategy starts from it.
+      if (symbolId >= 0 && symbolId < this.symbols.length) this.#positions[symbolId] = lastQty;
+      return 0;
+    }
     const e = orderId & (ORDER_TABLE - 1);
     const known = this.#oId[e] === orderId && this.#oLive[e] === 1;
     const sym = this.symbols[symbolId] ?? "";

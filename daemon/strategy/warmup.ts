@@ -13,7 +13,7 @@ import type { Config } from "../config/schema.ts";
 import type { Strategy } from "./api.ts";
 import { StrategyEngine } from "./engine.ts";
 import { SpscRing } from "../shm/ring.ts";
-import { ControlBlock } from "../shm/control.ts";
+import { ControlBlock, W_BROKER_BUDGET, W_BROKER_READY } from "../shm/control.ts";
 import { QuoteBook } from "../shm/quote-book.ts";
 import { MetricsBlock } from "../metrics/block.ts";
 import { StrategyMetrics } from "../metrics/layouts.ts";
@@ -48,7 +48,7 @@ export function warmUp(config: Config, symbols: readonly string[], strategy: Str
     md,
     exec,
     orders,
-    control: new ControlBlock(),
+    control: scratchControl(),
     book,
     metrics,
     strategy,
@@ -88,6 +88,14 @@ export function warmUp(config: Config, symbols: readonly string[], strategy: Str
   }
   // No onStop: the scratch instance is dropped, and a strategy's stop may act on the world.
   return { events: produced, orders: sent, error, ms: performance.now() - started };
+}
+
+/** A control block as a ready broker leaves it: reconciled, with budget. */
+function scratchControl(): ControlBlock {
+  const c = new ControlBlock();
+  c.set(W_BROKER_READY, 1);
+  c.set(W_BROKER_BUDGET, 2_147_483_647);
+  return c;
 }
 
 /** The stand-in broker: every new order is acknowledged and filled whole at the touch. */

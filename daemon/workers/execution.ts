@@ -13,21 +13,26 @@
 import { serveWorker, type WorkerInit } from "./protocol.ts";
 import { SpscRing } from "../shm/ring.ts";
 import { Doorbell, Waiter } from "../shm/doorbell.ts";
-import { ControlBlock, W_STOP_EXECUTION } from "../shm/control.ts";
+import { ControlBlock, W_BROKER_BUDGET, W_BROKER_READY, W_STOP_EXECUTION } from "../shm/control.ts";
 import { QuoteBook } from "../shm/quote-book.ts";
 import { OrderTable } from "../shm/order-table.ts";
 import { RecordKind, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, writeExecRecord } from "../shm/records.ts";
 import { MetricsBlock } from "../metrics/block.ts";
 import { ExecutionMetrics } from "../metrics/layouts.ts";
 import { SimBroker } from "../gateways/sim/broker.ts";
+import { runAlpacaExecution } from "../gateways/alpaca/run.ts";
 import { nowNs } from "../shm/clock.ts";
 import { gettid, schedGetcpu } from "../../ffi/libc.ts";
 
 const MAX_WAIT_MS = 250;
 
-export function runExecution(init: WorkerInit, ready: () => void): void {
+export function runExecution(init: WorkerInit, ready: () => void): void | Promise<void> {
+  if (init.config.broker.kind === "alpaca") return runAlpacaExecution(init, ready);
+  return runSimExecution(init, ready);
+}
+
+function runSimExecution(init: WorkerInit, ready: () => void): void {
   const cfg = init.config;
-  if (cfg.broker.kind !== "sim") throw new Error(`broker.kind ${cfg.broker.kind} is not built yet`);
   const control = new ControlBlock(init.control);
   const orders = new SpscRing(init.orderRing, cfg.rings.orders.slots);
   const exec = new SpscRing(init.execRing, cfg.rings.exec_events.slots);
@@ -74,6 +79,9 @@ export function runExecution(init: WorkerInit, ready: () => void): void {
   );
   const hasWork = () => orders.available() > 0 || stopRequested() || broker.nextDueNs() <= nowNs();
 
+  // The simulated broker needs no reconciliation and has no request budget.
+  control.set(W_BROKER_BUDGET, 2_147_483_647);
+  control.set(W_BROKER_READY, 1);
   ready();
   let turns = 0;
   let waitsSeen = 0;

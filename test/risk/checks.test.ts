@@ -3,6 +3,7 @@ import {
   OrderRateWindow,
   RISK_REASON_NAMES,
   RiskReason,
+  checkBroker,
   checkFeedFresh,
   checkOpenOrders,
   checkOrderNotional,
@@ -79,8 +80,12 @@ describe("limit checks pass at the limit and refuse one past it", () => {
   });
 
   test("every reason code has a name", () => {
-    expect(RISK_REASON_NAMES.length as number).toBe(RiskReason.STALE_DATA + 1);
+    expect(RISK_REASON_NAMES.length as number).toBe(RiskReason.BROKER_NOT_READY + 1);
     expect(RISK_REASON_NAMES[RiskReason.STALE_DATA]).toBe("stale_data");
+  });
+
+  test("the broker must be reconciled and have request budget left", () => {
+    expect([checkBroker(false, 100), checkBroker(true, 0), checkBroker(true, 1)]).toEqual([RiskReason.BROKER_NOT_READY, RiskReason.BROKER_BUDGET, RiskReason.OK]);
   });
 
   test("a stale feed refuses new orders with stale_data; a fresh one passes", () => {

@@ -1,0 +1,13 @@
+export { FakeAlpacaServer, DEFAULT_KEY_ID, DEFAULT_SECRET_KEY } from "./server.ts";
+export type { ApiKeyPair, FakeAlpacaServerOptions, RecordedRequest, RecordedTradeUpdate, StreamClientRecord } from "./server.ts";
+export { FakeAlpacaStreamConnection } from "./stream-connection.ts";
+export { FakeBrokerage, isUuid } from "./brokerage.ts";
+export type { Asset, FillMode } from "./brokerage.ts";
+export type { DelaySpec, FailureSpec, RequestMatch } from "./faults.ts";
+export { SlidingWindowRateLimit } from "./rate-limit.ts";
+export { marketClock } from "./market-clock.ts";
+export type { AlpacaClock } from "./market-clock.ts";
+export { CLIENT_ORDER_ID_MAX_LENGTH } from "./order-request.ts";
+export { formatDecimal, parseDecimal } from "./decimal.ts";
+export type { Decimal } from "./decimal.ts";
+export * from "./protocol.ts";

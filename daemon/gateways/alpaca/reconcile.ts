@@ -1,0 +1,61 @@
+/**
+ * Startup reconciliation: the journal against the broker, before the first order.
+ *
+ * 1. Orders in doubt in the journal (journaled but maybe not sent, sent without an answer,
+ *    unknown outcome): each is looked up by its client_order_id; found → accepted (with its
+ *    status), not found → it never reached the broker.
+ * 2. Open orders: the broker's open orders that the journal does not know (placed by something
+ *    else, or before the journal existed), and the journal's open orders the broker no longer
+ *    has open (their final status is looked up).
+ * 3. Positions: the broker's, which the strategy then starts from.
+ *
+ * What differed is reported (logged, `/status`); trading starts only once this is done.
+ */
+import type { AlpacaRest } from "./rest.ts";
+import type { OrderJournal } from "../../journal/index.ts";
+
+export interface ReconcileReport {
+  inDoubt: { clientOrderId: string; outcome: string }[];
+  brokerOnly: { clientOrderId: string; symbol: string; status: string }[];
+  closedSince: { clientOrderId: string; status: string }[];
+  positions: { symbol: string; qty: number; avgPrice: number }[];
+  errors: string[];
+}
+
+export async function reconcile(rest: AlpacaRest, journal: OrderJournal): Promise<ReconcileReport> {
+  const report: ReconcileReport = { inDoubt: [], brokerOnly: [], closedSince: [], positions: [], errors: [] };
+  for (const o of journal.inDoubt()) {
+    const r = await rest.orderByClientId(o.clientOrderId);
+    if (r.kind === "found") {
+      journal.recordAccepted(o.clientOrderId, r.order.id, r.order.status, Date.now());
+      report.inDoubt.push({ clientOrderId: o.clientOrderId, outcome: `at the broker: ${r.order.status}` });
+    } else if (r.kind === "not_found") {
+      journal.recordTerminal(o.clientOrderId, "not_found", "startup look-up: the broker has no such order", Date.now());
+      report.inDoubt.push({ clientOrderId: o.clientOrderId, outcome: "never reached the broker" });
+    } else {
+      report.errors.push(`look-up of ${o.clientOrderId}: ${r.why}`);
+    }
+  }
+  try {
+    const open = await rest.openOrders();
+    const openIds = new Set(open.map((o) => o.client_order_id));
+    for (const o of open) if (!journal.get(o.client_order_id)) report.brokerOnly.push({ clientOrderId: o.client_order_id, symbol: o.symbol, status: o.status });
+    for (const j of journal.open()) {
+      if (openIds.has(j.clientOrderId)) continue;
+      const r = await rest.orderByClientId(j.clientOrderId);
+      if (r.kind === "found") {
+        const s = r.order.status;
+        if (s === "filled" || s === "canceled" || s === "expired" || s === "rejected" || s === "replaced") journal.recordTerminal(j.clientOrderId, s, "startup: closed at the broker meanwhile", Date.now());
+        report.closedSince.push({ clientOrderId: j.clientOrderId, status: s });
+      } else if (r.kind === "error") report.errors.push(`look-up of ${j.clientOrderId}: ${r.why}`);
+    }
+  } catch (e) {
+    report.errors.push(`open orders: ${(e as Error).message}`);
+  }
+  try {
+    for (const p of await rest.positions()) report.positions.push({ symbol: p.symbol, qty: Number(p.qty), avgPrice: Number(p.avg_entry_price) });
+  } catch (e) {
+    report.errors.push(`positions: ${(e as Error).message}`);
+  }
+  return report;
+}

@@ -1,0 +1,170 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FakeAlpacaServer, DEFAULT_KEY_ID, DEFAULT_SECRET_KEY } from "../../../daemon/fakes/alpaca/index.ts";
+import { Pipeline } from "../../../daemon/supervisor.ts";
+import { parseConfigText } from "../../../daemon/config/load.ts";
+import { OrderJournal } from "../../../daemon/journal/index.ts";
+import { OrderStatus } from "../../../daemon/shm/order-table.ts";
+import { W_BROKER_READY } from "../../../daemon/shm/control.ts";
+import { waitUntil } from "../../support/wait.ts";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+interface Setup {
+  fake: FakeAlpacaServer;
+  p: Pipeline;
+  journalPath: string;
+}
+
+async function setup(opts: { count?: number; every?: number; yaml?: string; journalPath?: string; before?: (fake: FakeAlpacaServer) => void; fake?: FakeAlpacaServer; start?: boolean } = {}): Promise<Setup> {
+  const fake = opts.fake ?? (await FakeAlpacaServer.start());
+  if (!opts.fake) cleanups.push(() => fake.close());
+  fake.setQuote("AAPL", "99.99", "100.01");
+  opts.before?.(fake);
+  const journalPath = opts.journalPath ?? join(mkdtempSync(join(tmpdir(), "tradingd-alpaca-")), "journal.sqlite");
+  const config = parseConfigText(
+    `
+mode: paper
+symbols: [AAPL]
+feed: { synthetic: { rate_events_per_sec: 2000, trade_ratio: 0 } }
+strategy: { name: module, module: ${join(import.meta.dir, "orders-fixture.ts")}, params: { count: ${opts.count ?? 1}, every: ${opts.every ?? 1}, qty: 1, limit: 1000 }, warmup_events: 0 }
+broker:
+  kind: alpaca
+  alpaca:
+    base_url: ${fake.url}
+    stream_url: ${fake.streamUrl}
+    key_id: ${DEFAULT_KEY_ID}
+    secret_key: ${DEFAULT_SECRET_KEY}
+    request_timeout_ms: 300
+    reconnect: { initial_ms: 5, max_ms: 20 }
+journal_path: ${journalPath}
+journal_sync: normal
+${opts.yaml ?? ""}
+`,
+    "alpaca.test",
+    {},
+  );
+  const p = new Pipeline(config, { stopDeadlineMs: 3000 });
+  cleanups.push(() => p.stop());
+  if (opts.start !== false) await p.start();
+  return { fake, p, journalPath };
+}
+
+const ordersAtBroker = (fake: FakeAlpacaServer) => fake.orders.filter((o) => o.symbol === "AAPL");
+const strategyPosition = (p: Pipeline) => p.table.positions(1)[0]!.qty;
+const exec = (p: Pipeline) => p.executionMetrics.readCounters();
+
+describe("alpaca gateway against the fake", () => {
+  test("an order is journalled, sent once, acknowledged, filled on the stream, and the position follows", async () => {
+    const { fake, p, journalPath } = await setup();
+    await waitUntil(() => exec(p).fills === 1, "the fill");
+    expect(ordersAtBroker(fake).length).toBe(1);
+    const o = ordersAtBroker(fake)[0]!;
+    expect(o.client_order_id).toMatch(/^td-[0-9a-z]+-[0-9a-z]+-[0-9a-z]+$/);
+    expect(o.client_order_id.length).toBeLessThanOrEqual(48);
+    expect(strategyPosition(p)).toBe(1);
+    expect(p.table.orders()[0]!.status).toBe(OrderStatus.FILLED);
+    await p.stop();
+    using j = OrderJournal.open(journalPath, { readonly: true });
+    expect(j.get(o.client_order_id)!.state).toBe("filled");
+    expect(j.inDoubt()).toEqual([]);
+  });
+
+  test("the order request carries the APCA keys and the order as Alpaca wants it (decimals as strings)", async () => {
+    const { fake, p } = await setup();
+    await waitUntil(() => exec(p).acks === 1, "the ack");
+    const post = fake.requests.find((r) => r.method === "POST" && r.path === "/v2/orders")!;
+    expect(post.headers["apca-api-key-id"]).toBe(DEFAULT_KEY_ID);
+    expect(JSON.parse(post.body)).toEqual({ symbol: "AAPL", qty: "1", side: "buy", type: "limit", time_in_force: "day", limit_price: "1000", client_order_id: ordersAtBroker(fake)[0]!.client_order_id });
+  });
+
+  test("a connection dropped after the broker accepted: looked up by client_order_id, never resent — one order", async () => {
+    const { fake, p } = await setup({ before: (f) => f.dropAfterAccept() });
+    await waitUntil(() => exec(p).acks === 1, "the ack found by look-up");
+    expect(ordersAtBroker(fake).length).toBe(1);
+    expect(fake.requests.filter((r) => r.method === "POST" && r.path === "/v2/orders").length).toBe(1);
+    expect(fake.requests.some((r) => r.path.startsWith("/v2/orders:by_client_order_id"))).toBe(true);
+  });
+
+  test("a slow answer past the timeout: unknown, looked up, one order", async () => {
+    const { fake, p } = await setup({ before: (f) => f.delayNext(800, { method: "POST", path: "/v2/orders" }) });
+    await waitUntil(() => exec(p).acks === 1, "the ack found by look-up");
+    expect(ordersAtBroker(fake).length).toBe(1);
+    expect(fake.requests.filter((r) => r.method === "POST" && r.path === "/v2/orders").length).toBe(1);
+  });
+
+  test("a 500: unknown, looked up, not at the broker: rejected locally, never resent", async () => {
+    const { fake, p } = await setup({ before: (f) => f.failNext({ status: 500, method: "POST", path: "/v2/orders" }) });
+    await waitUntil(() => exec(p).rejects === 1, "the local reject after the look-up");
+    expect(ordersAtBroker(fake).length).toBe(0);
+    expect(fake.requests.filter((r) => r.method === "POST" && r.path === "/v2/orders").length).toBe(1);
+  });
+
+  for (const [status, what] of [
+    [403, "insufficient buying power"],
+    [422, "a bad request"],
+    [401, "bad keys"],
+  ] as const) {
+    test(`HTTP ${status} (${what}) is a reject with the broker's reason; nothing at the broker`, async () => {
+      const { fake, p } = await setup({ before: (f) => f.failNext({ status, method: "POST", path: "/v2/orders" }) });
+      await waitUntil(() => exec(p).rejects === 1, "the reject");
+      expect(ordersAtBroker(fake).length).toBe(0);
+      expect(p.table.orders()[0]!.status).toBe(OrderStatus.REJECTED);
+    });
+  }
+
+  test("a 429 blocks the budget until the reset: risk refuses new orders meanwhile", async () => {
+    const reset = Math.ceil(Date.now() / 1000) + 30;
+    const { fake, p } = await setup({
+      count: 2,
+      every: 200,
+      before: (f) => f.failNext({ status: 429, method: "POST", path: "/v2/orders", headers: { "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": String(reset) } }),
+    });
+    await waitUntil(() => exec(p).rejects === 1, "the rate-limited reject");
+    await waitUntil(() => p.strategyMetrics.readCounters().risk_reject_broker_budget > 0, "risk refusing on the empty budget");
+    expect(ordersAtBroker(fake).length).toBe(0);
+  });
+
+  test("the stream drops while an order fills: after reconnecting, the fill is caught up once", async () => {
+    const { fake, p } = await setup({ before: (f) => f.setQuote("AAPL", "1000", "1001") });
+    await waitUntil(() => exec(p).acks === 1, "the ack");
+    fake.dropStream();
+    const id = ordersAtBroker(fake)[0]!.id;
+    fake.fill(id, 1, "999");
+    await waitUntil(() => exec(p).fills === 1, "the fill after the resync");
+    expect(strategyPosition(p)).toBe(1);
+    await waitUntil(() => fake.openStreamConnections.length === 1, "the stream back");
+    expect(exec(p).fills).toBe(1);
+  });
+
+  test("startup: an order journalled but never sent (a crash before the request) is looked up and settled", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tradingd-alpaca-"));
+    const journalPath = join(dir, "journal.sqlite");
+    let cid = "";
+    {
+      using j = OrderJournal.open(journalPath, { synchronous: "normal" });
+      cid = j.newClientOrderId(1);
+      j.recordIntent({ clientOrderId: cid, localOrderId: 1, symbol: "AAPL", side: "buy", type: "limit", timeInForce: "day", qty: 1, limitPrice: 1000, createdAtMs: Date.now() });
+    }
+    const { p } = await setup({ journalPath, count: 0 });
+    await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1, "reconciliation");
+    await p.stop();
+    using j = OrderJournal.open(journalPath, { readonly: true });
+    expect(j.get(cid)!.state).toBe("not_found");
+  });
+
+  test("a journal that is not a journal stops startup with a clear message, and is left as it was", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tradingd-alpaca-"));
+    const journalPath = join(dir, "journal.sqlite");
+    writeFileSync(journalPath, "not a database");
+    const { p } = await setup({ journalPath, start: false });
+    expect(p.start()).rejects.toThrow(/journal/i);
+    await waitUntil(() => p.failure !== null, "the worker failure");
+    expect(await Bun.file(journalPath).text()).toBe("not a database");
+  });
+});
