@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import type { Config } from "./config/schema.ts";
 import { SpscRing } from "./shm/ring.ts";
 import { Doorbell } from "./shm/doorbell.ts";
-import { ControlBlock, TradingState, W_BROKER_READY, W_STOP_EXECUTION, W_STOP_FEED, W_STOP_STRATEGY, W_TRADING, TRADING_STATE_NAMES } from "./shm/control.ts";
+import { ControlBlock, TradingState, W_BROKER_READY, W_CANCEL_ALL_ACK, W_CANCEL_ALL_SEQ, W_FLATTEN_ACK, W_FLATTEN_SEQ, W_STOP_EXECUTION, W_STOP_FEED, W_STOP_STRATEGY, W_TRADING, TRADING_STATE_NAMES } from "./shm/control.ts";
 import { QuoteBook } from "./shm/quote-book.ts";
 import { OrderTable } from "./shm/order-table.ts";
 import { MetricsBlock } from "./metrics/block.ts";
@@ -232,6 +232,41 @@ export class Pipeline {
 
   setTradingState(state: TradingState): void {
     this.control.set(W_TRADING, state);
+  }
+
+  /**
+   * The kill switch: HALTED first (the strategy's next risk check and the execution worker's
+   * next order both see it), then every open order cancelled. Resolves once the execution worker
+   * has acted on it: from then on no order leaves (one it had already sent is cancelled).
+   * Resolves false if the worker did not answer within `timeoutMs` (it is wedged or gone).
+   */
+  halt(timeoutMs = 2_000): Promise<boolean> {
+    this.control.set(W_TRADING, TradingState.HALTED);
+    const seq = Atomics.add(this.control.words, W_CANCEL_ALL_SEQ, 1) + 1;
+    this.executionDoorbell.ring();
+    this.strategyDoorbell.ring();
+    return this.#awaitAck(W_CANCEL_ALL_ACK, seq, timeoutMs);
+  }
+
+  /** HALTED, every open order cancelled, every position closed at market; resolves as `halt`. */
+  flatten(timeoutMs = 2_000): Promise<boolean> {
+    this.control.set(W_TRADING, TradingState.HALTED);
+    const seq = Atomics.add(this.control.words, W_FLATTEN_SEQ, 1) + 1;
+    this.executionDoorbell.ring();
+    this.strategyDoorbell.ring();
+    return this.#awaitAck(W_FLATTEN_ACK, seq, timeoutMs);
+  }
+
+  async #awaitAck(word: number, seq: number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const seen = Atomics.load(this.control.words, word);
+      if (seen - seq >= 0) return true;
+      const left = deadline - performance.now();
+      if (left <= 0 || !this.threads.find((t) => t.name === "execution")?.ready) return false;
+      const r = Atomics.waitAsync(this.control.words, word, seen, left);
+      if (r.async) await r.value;
+    }
   }
 
   tradingStateName(): string {

@@ -17,6 +17,10 @@
  * | 7 | `FEED_STALE` | feed | 1: subscribed but no event for `feed.stale_after_ms`, or not connected: risk refuses new orders |
  * | 8 | `BROKER_READY` | execution | 1: the broker is reconciled with the journal and orders may go out (the sim broker: at once) |
  * | 9 | `BROKER_BUDGET` | execution | requests left in the broker's rate budget (risk refuses an order when 0) |
+ * | 10 | `CANCEL_ALL_SEQ` | main | incremented to ask the execution worker to cancel every open order (kill switch) |
+ * | 11 | `FLATTEN_SEQ` | main | incremented to ask the execution worker to cancel everything and close every position |
+ * | 12 | `CANCEL_ALL_ACK` | execution | the last CANCEL_ALL_SEQ it acted on: every order it sends after this store saw the halt |
+ * | 13 | `FLATTEN_ACK` | execution | the last FLATTEN_SEQ it acted on |
  */
 
 export const enum TradingState {
@@ -37,6 +41,10 @@ export const W_CONTROL_SEQ = 6;
 export const W_FEED_STALE = 7;
 export const W_BROKER_READY = 8;
 export const W_BROKER_BUDGET = 9;
+export const W_CANCEL_ALL_SEQ = 10;
+export const W_FLATTEN_SEQ = 11;
+export const W_CANCEL_ALL_ACK = 12;
+export const W_FLATTEN_ACK = 13;
 const WORDS = 16;
 
 export class ControlBlock {

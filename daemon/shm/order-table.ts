@@ -157,7 +157,12 @@ export class OrderTable {
     this.of64[f + 5] = (this.of64[f + 5]! * prevFilled + px * absQty) / filled;
     this.of64[f + 4] = filled;
     this.setStatus(e, filled >= this.of64[f + 2]! ? OrderStatus.FILLED : OrderStatus.PARTIALLY_FILLED);
+    this.applyPositionFill(symbolId, signedQty, px, nowNs);
+  }
 
+  /** A fill's effect on the symbol's position only (a fill of an order not in this table). */
+  applyPositionFill(symbolId: number, signedQty: number, px: number, nowNs: number): void {
+    const absQty = Math.abs(signedQty);
     const p = symbolId * P_WORDS;
     const pos = this.pf64[p + P_QTY]!;
     const avg = this.pf64[p + P_AVG]!;

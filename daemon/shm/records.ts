@@ -97,6 +97,7 @@ export const REJECT_REASONS = [
   "not_sent",
   "rate_limited",
   "broker_not_ready",
+  "halted",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 export const enum Reject {
@@ -113,7 +114,11 @@ export const enum Reject {
   NOT_SENT = 10,
   RATE_LIMITED = 11,
   BROKER_NOT_READY = 12,
+  HALTED = 13,
 }
+
+/** Order ids the execution worker makes itself (flatten), apart from the strategy's (from 1). */
+export const BROKER_ORDER_ID_BASE = 1 << 30;
 
 export function packOrderFlags(side: Side, type: OrderType, tif: TimeInForce): number {
   return side | (type << 4) | (tif << 8);

@@ -13,10 +13,10 @@
 import { serveWorker, type WorkerInit } from "./protocol.ts";
 import { SpscRing } from "../shm/ring.ts";
 import { Doorbell, Waiter } from "../shm/doorbell.ts";
-import { ControlBlock, W_BROKER_BUDGET, W_BROKER_READY, W_STOP_EXECUTION } from "../shm/control.ts";
+import { ControlBlock, TradingState, W_BROKER_BUDGET, W_BROKER_READY, W_CANCEL_ALL_ACK, W_CANCEL_ALL_SEQ, W_FLATTEN_ACK, W_FLATTEN_SEQ, W_STOP_EXECUTION } from "../shm/control.ts";
 import { QuoteBook } from "../shm/quote-book.ts";
 import { OrderTable } from "../shm/order-table.ts";
-import { RecordKind, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, writeExecRecord } from "../shm/records.ts";
+import { RecordKind, Reject, BROKER_ORDER_ID_BASE, flagsSide, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, writeExecRecord } from "../shm/records.ts";
 import { MetricsBlock } from "../metrics/block.ts";
 import { ExecutionMetrics } from "../metrics/layouts.ts";
 import { SimBroker } from "../gateways/sim/broker.ts";
@@ -77,11 +77,19 @@ function runSimExecution(init: WorkerInit, ready: () => void): void {
     { latencyNs: cfg.broker.sim.latency_us * 1000, fillRatio: cfg.broker.sim.fill_ratio, rejectIfNoQuote: cfg.broker.sim.reject_if_no_quote, symbols: init.symbols.length },
     emit,
   );
-  const hasWork = () => orders.available() > 0 || stopRequested() || broker.nextDueNs() <= nowNs();
+  const hasWork = () =>
+    orders.available() > 0 ||
+    stopRequested() ||
+    broker.nextDueNs() <= nowNs() ||
+    Atomics.load(control.words, W_CANCEL_ALL_SEQ) !== seenCancelAll ||
+    Atomics.load(control.words, W_FLATTEN_SEQ) !== seenFlatten;
 
   // The simulated broker needs no reconciliation and has no request budget.
   control.set(W_BROKER_BUDGET, 2_147_483_647);
   control.set(W_BROKER_READY, 1);
+  let seenCancelAll = Atomics.load(control.words, W_CANCEL_ALL_SEQ);
+  let seenFlatten = Atomics.load(control.words, W_FLATTEN_SEQ);
+  let nextOwnOrderId = BROKER_ORDER_ID_BASE;
   ready();
   let turns = 0;
   let waitsSeen = 0;
@@ -100,6 +108,12 @@ function runSimExecution(init: WorkerInit, ready: () => void): void {
         const kind = i32[i + I_KIND]!;
         if (kind === RecordKind.ORDER_NEW) {
           m.add(cOrders, 1);
+          const state = control.tradingState();
+          if (state === TradingState.HALTED || state === TradingState.PAUSED) {
+            // Decided before the halt, taken off the ring after it: it does not leave.
+            emit(RecordKind.REJECT, i32[i + I_SYMBOL]!, i32[i + I_A]!, flagsSide(i32[i + I_B]!) | (Reject.HALTED << 8), 0, 0, 0, 0, f64[f + F_TRECV]!);
+            continue;
+          }
           const sent = nowNs();
           hTickToOrder.record(sent - f64[f + F_TRECV]!);
           broker.newOrder(i32[i + I_A]!, i32[i + I_SYMBOL]!, i32[i + I_B]!, f64[f + F_P0]!, f64[f + F_P1]!, f64[f + F_P2]!, f64[f + F_TRECV]!, sent);
@@ -113,6 +127,20 @@ function runSimExecution(init: WorkerInit, ready: () => void): void {
       }
       orders.release(n);
       now = nowNs();
+    }
+    const cancelSeq = Atomics.load(control.words, W_CANCEL_ALL_SEQ);
+    if (cancelSeq !== seenCancelAll) {
+      seenCancelAll = cancelSeq;
+      broker.cancelAll(now);
+      Atomics.store(control.words, W_CANCEL_ALL_ACK, cancelSeq);
+      Atomics.notify(control.words, W_CANCEL_ALL_ACK);
+    }
+    const flattenSeq = Atomics.load(control.words, W_FLATTEN_SEQ);
+    if (flattenSeq !== seenFlatten) {
+      seenFlatten = flattenSeq;
+      nextOwnOrderId = broker.flatten(now, nextOwnOrderId);
+      Atomics.store(control.words, W_FLATTEN_ACK, flattenSeq);
+      Atomics.notify(control.words, W_FLATTEN_ACK);
     }
     broker.poll(now);
     if (exec.claimedCount() > 0) exec.publish();

@@ -208,7 +208,12 @@ export class AlpacaGateway {
     const clientOrderId = u.order.client_order_id;
     const l = this.#live.get(clientOrderId);
     this.journal.recordEvent(clientOrderId, `stream:${u.event}`, { execution_id: u.execution_id ?? null, qty: u.qty ?? null, price: u.price ?? null, status: u.order.status }, Date.now());
-    if (!l) return; // not ours from this run: journalled only
+    if (!l) {
+      // Not an order of this run (a flatten's closing orders, or one placed by hand): its fills
+      // still move the position.
+      if ((u.event === "fill" || u.event === "partial_fill") && u.qty && u.price) this.#foreignFill(u);
+      return;
+    }
     if (l.brokerId === null) this.#accepted(clientOrderId, l, u.order as unknown as AlpacaOrder);
     switch (u.event) {
       case "fill":
@@ -245,6 +250,30 @@ export class AlpacaGateway {
       else this.#catchUp(o.client_order_id, l, o, `resync-${o.id}-${o.filled_qty}`);
     }
     return n;
+  }
+
+  readonly #foreignFilled = new Map<string, number>();
+
+  #foreignFill(u: TradeUpdate): void {
+    const s = this.symbols.indexOf(u.order.symbol);
+    if (s < 0) return;
+    const cum = Number(u.order.filled_qty ?? 0);
+    const seen = this.#foreignFilled.get(u.order.id) ?? 0;
+    const qty = cum - seen;
+    if (!(qty > 0)) return;
+    this.#foreignFilled.set(u.order.id, cum);
+    const side = u.order.side === "buy" ? Side.BUY : Side.SELL;
+    const price = Number(u.price);
+    this.table.applyPositionFill(s, side === Side.BUY ? qty : -qty, price, this.hooks.now());
+    this.hooks.emit(RecordKind.FILL, s, 0, side, qty, price, cum, Math.max(0, Number(u.order.qty ?? cum) - cum), this.hooks.now());
+  }
+
+  /** The operator's flatten: the broker cancels every order and closes every position. */
+  flatten(): void {
+    void this.rest.closeAllPositions().then((r) => {
+      if (!r.ok) this.hooks.log("error", `flatten refused by the broker: HTTP ${r.status} ${r.message}`);
+      else this.hooks.log("info", "flatten: the broker is closing every position");
+    });
   }
 
   cancel(orderId: number): void {

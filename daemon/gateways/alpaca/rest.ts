@@ -140,6 +140,16 @@ export class AlpacaRest {
     }
   }
 
+  /** Closes every position (and cancels every open order first): `DELETE /v2/positions?cancel_orders=true`. */
+  async closeAllPositions(): Promise<{ ok: boolean; status: number; message: string }> {
+    try {
+      const res = await this.#call("DELETE", "/v2/positions?cancel_orders=true", null);
+      return { ok: res.status === 207 || res.status === 200, status: res.status, message: res.status === 207 ? "" : parseError(res).message };
+    } catch (e) {
+      return { ok: false, status: 0, message: (e as Error).message };
+    }
+  }
+
   async #getJson<T>(path: string): Promise<T> {
     const res = await this.#call("GET", path, null);
     if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status}: ${parseError(res).message}`);

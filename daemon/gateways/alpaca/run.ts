@@ -11,9 +11,9 @@ import { resolve } from "node:path";
 import type { WorkerInit } from "../../workers/protocol.ts";
 import { SpscRing } from "../../shm/ring.ts";
 import { Doorbell } from "../../shm/doorbell.ts";
-import { ControlBlock, W_BROKER_BUDGET, W_BROKER_READY, W_STOP_EXECUTION } from "../../shm/control.ts";
+import { ControlBlock, TradingState, W_BROKER_BUDGET, W_BROKER_READY, W_CANCEL_ALL_ACK, W_CANCEL_ALL_SEQ, W_FLATTEN_ACK, W_FLATTEN_SEQ, W_STOP_EXECUTION } from "../../shm/control.ts";
 import { OrderTable } from "../../shm/order-table.ts";
-import { RecordKind, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, writeExecRecord } from "../../shm/records.ts";
+import { RecordKind, Reject, flagsSide, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, writeExecRecord } from "../../shm/records.ts";
 import { MetricsBlock } from "../../metrics/block.ts";
 import { ExecutionMetrics } from "../../metrics/layouts.ts";
 import { nowNs } from "../../shm/clock.ts";
@@ -130,12 +130,31 @@ export async function runAlpacaExecution(init: WorkerInit, ready: () => void): P
     m.set(gOpen, gateway.openOrders());
   }, 100);
 
+  let seenCancelAll = Atomics.load(control.words, W_CANCEL_ALL_SEQ);
+  let seenFlatten = Atomics.load(control.words, W_FLATTEN_SEQ);
+  const operatorAsked = () => Atomics.load(control.words, W_CANCEL_ALL_SEQ) !== seenCancelAll || Atomics.load(control.words, W_FLATTEN_SEQ) !== seenFlatten;
   try {
     while (!stopRequested()) {
+      if (operatorAsked()) {
+        const cancelSeq = Atomics.load(control.words, W_CANCEL_ALL_SEQ);
+        if (cancelSeq !== seenCancelAll) {
+          seenCancelAll = cancelSeq;
+          gateway.cancelAll();
+          Atomics.store(control.words, W_CANCEL_ALL_ACK, cancelSeq);
+          Atomics.notify(control.words, W_CANCEL_ALL_ACK);
+        }
+        const flattenSeq = Atomics.load(control.words, W_FLATTEN_SEQ);
+        if (flattenSeq !== seenFlatten) {
+          seenFlatten = flattenSeq;
+          gateway.flatten();
+          Atomics.store(control.words, W_FLATTEN_ACK, flattenSeq);
+          Atomics.notify(control.words, W_FLATTEN_ACK);
+        }
+      }
       const n = orders.available();
       if (n === 0) {
         const seq = doorbell.prepareSleep();
-        if (orders.available() > 0 || stopRequested()) {
+        if (orders.available() > 0 || stopRequested() || operatorAsked()) {
           doorbell.cancelSleep();
           continue;
         }
@@ -151,6 +170,12 @@ export async function runAlpacaExecution(init: WorkerInit, ready: () => void): P
         const kind = orders.i32[i + I_KIND];
         if (kind === RecordKind.ORDER_NEW) {
           m.add(c.orders, 1);
+          const state = control.tradingState();
+          if (state === TradingState.HALTED || state === TradingState.PAUSED) {
+            // Decided before the halt, taken off the ring after it: it does not leave.
+            emit(RecordKind.REJECT, orders.i32[i + I_SYMBOL]!, orders.i32[i + I_A]!, flagsSide(orders.i32[i + I_B]!) | (Reject.HALTED << 8), 0, 0, 0, 0, orders.f64[f + F_TRECV]!);
+            continue;
+          }
           gateway.submit(orders.i32[i + I_A]!, orders.i32[i + I_SYMBOL]!, orders.i32[i + I_B]!, orders.f64[f + F_P0]!, orders.f64[f + F_P1]!, orders.f64[f + F_P2]!, orders.f64[f + F_TRECV]!);
         } else if (kind === RecordKind.ORDER_CANCEL) {
           m.add(c.cancels, 1);

@@ -19,7 +19,7 @@
  */
 import { OrderTable, OrderStatus } from "../../shm/order-table.ts";
 import type { QuoteBook } from "../../shm/quote-book.ts";
-import { RecordKind, Reject, Side, OrderType, TimeInForce, flagsSide, flagsType, flagsTif } from "../../shm/records.ts";
+import { RecordKind, Reject, Side, OrderType, TimeInForce, flagsSide, flagsType, flagsTif, packOrderFlags } from "../../shm/records.ts";
 
 export interface SimBrokerOptions {
   latencyNs: number;
@@ -136,6 +136,23 @@ export class SimBroker {
       if (this.#pKind[q] === PENDING_NEW) this.cancel(this.#pOrder[q]!, nowNs);
     }
     for (let k = 0; k < this.#restingCount; k++) this.cancel(this.#table.orderIdAt(this.#resting[k]!), nowNs);
+  }
+
+  /**
+   * Closes every position with a market order (after cancelling every open order): the
+   * operator's flatten. Order ids from `firstOrderId` up (the worker's own id space).
+   * Returns the next free id.
+   */
+  flatten(nowNs: number, firstOrderId: number): number {
+    this.cancelAll(nowNs);
+    let id = firstOrderId;
+    for (let s = 0; s < this.#opt.symbols; s++) {
+      const pos = this.#table.position(s);
+      if (pos === 0) continue;
+      const flags = packOrderFlags(pos > 0 ? Side.SELL : Side.BUY, OrderType.MARKET, TimeInForce.DAY);
+      this.newOrder(id++, s, flags, Math.abs(pos), 0, 0, nowNs, nowNs);
+    }
+    return id;
   }
 
   /** Runs what is due and re-checks resting orders whose quote moved. */
