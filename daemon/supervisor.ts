@@ -11,7 +11,7 @@
  * trading but keeps the daemon up.
  */
 import { dirname } from "node:path";
-import type { Config } from "./config/schema.ts";
+import type { Config, RiskConfig } from "./config/schema.ts";
 import { SpscRing } from "./shm/ring.ts";
 import { Doorbell } from "./shm/doorbell.ts";
 import { ControlBlock, TradingState, W_BROKER_READY, W_CANCEL_ALL_ACK, W_CANCEL_ALL_SEQ, W_FLATTEN_ACK, W_FLATTEN_SEQ, W_STOP_EXECUTION, W_STOP_FEED, W_STOP_STRATEGY, W_TRADING, TRADING_STATE_NAMES } from "./shm/control.ts";
@@ -92,6 +92,7 @@ export class Pipeline {
   readonly #stopped = new Map<WorkerRole, PromiseWithResolvers<void>>();
   readonly #options: Required<Omit<PipelineOptions, "threadPlan" | "numaNode">>;
   readonly #threadPlan: ThreadPlan | null;
+  #riskLimits: RiskConfig;
   readonly #numaNode: number | null;
   readonly #failed = Promise.withResolvers<Error>();
 
@@ -100,6 +101,7 @@ export class Pipeline {
     this.symbols = Object.freeze([...config.symbols]);
     this.#options = { configDir: options.configDir ?? process.cwd(), readyTimeoutMs: options.readyTimeoutMs ?? 15_000, stopDeadlineMs: options.stopDeadlineMs ?? 1_800 };
     this.#threadPlan = options.threadPlan ?? null;
+    this.#riskLimits = config.risk;
     this.#numaNode = options.numaNode ?? null;
     this.md = SpscRing.create(config.rings.market_data.slots);
     this.orders = SpscRing.create(config.rings.orders.slots);
@@ -255,6 +257,19 @@ export class Pipeline {
     this.executionDoorbell.ring();
     this.strategyDoorbell.ring();
     return this.#awaitAck(W_FLATTEN_ACK, seq, timeoutMs);
+  }
+
+  /** The risk limits in force (what `GET /risk` shows). */
+  riskLimits(): RiskConfig {
+    return this.#riskLimits;
+  }
+
+  /**
+   * New risk limits, validated by the caller (the RiskConfig schema). STUB until the limits
+   * live in shared memory: it records them but the strategy worker keeps its startup limits.
+   */
+  setRiskLimits(next: RiskConfig): void {
+    this.#riskLimits = Object.freeze({ ...next });
   }
 
   async #awaitAck(word: number, seq: number, timeoutMs: number): Promise<boolean> {
