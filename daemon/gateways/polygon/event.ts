@@ -121,6 +121,12 @@ export class PolygonEvent {
   messageEnd = -1;
   dsStart = -1;
   dsEnd = -1;
+  /**
+   * Some number field was read as ±Infinity (`1e400`) while scanning this event (even if a later
+   * duplicate key replaced it). Set by the scanner; `validateEvent`'s common-case check uses it
+   * so that it need not test each field for infinity (its full check does).
+   */
+  nonFinite = false;
 
   reset(): void {
     this.ev = Ev.NONE;
@@ -132,7 +138,7 @@ export class PolygonEvent {
     this.x = this.p = this.s = this.bx = this.bp = this.bs = this.ax = this.ap = this.as = this.cond = NaN;
     this.z = this.t = this.q = this.trfi = this.trft = NaN;
     this.v = this.av = this.op = this.vw = this.o = this.c = this.h = this.l = this.a = this.e = NaN;
-    this.otc = false;
+    this.otc = this.nonFinite = false;
     this.codeCount = 0;
   }
 }

@@ -20,6 +20,29 @@ import { nowNs } from "../../shm/clock.ts";
 import { W_FEED_STALE } from "../../shm/control.ts";
 import type { CounterIndex } from "../../metrics/block.ts";
 
+/**
+ * `Ev` and `RecordKind` values used per event, inlined: Bun inlines a const enum only within its
+ * own file, and an imported `Ev.Q` is a property load (a switch on them is a chain of loads and
+ * compares). Checked against the originals when the module loads.
+ */
+const enum Kind {
+  T = 1,
+  Q = 2,
+  AM = 4,
+  STATUS = 5,
+}
+const enum Rec {
+  QUOTE = 1,
+  TRADE = 2,
+  BAR = 3,
+  BAR_MINUTE = 4,
+}
+if (
+  (Kind.T as number) !== Ev.T || (Kind.Q as number) !== Ev.Q || (Kind.AM as number) !== Ev.AM || (Kind.STATUS as number) !== Ev.STATUS ||
+  (Rec.QUOTE as number) !== RecordKind.QUOTE || (Rec.TRADE as number) !== RecordKind.TRADE || (Rec.BAR as number) !== RecordKind.BAR || (Rec.BAR_MINUTE as number) !== RecordKind.BAR_MINUTE
+)
+  throw new Error("publisher.ts: inlined Ev / RecordKind values differ from event.ts / records.ts");
+
 const MAX_STATUS_PER_FRAME = 16;
 const INT32_MAX = 2147483647;
 
@@ -114,7 +137,8 @@ export class PolygonPublisher {
     const i32 = ring.i32;
     const f64 = ring.f64;
     while (sc.next(ev)) {
-      if (ev.ev === Ev.STATUS) {
+      const kind = ev.ev as number;
+      if (kind === Kind.STATUS) {
         if (statuses < MAX_STATUS_PER_FRAME) {
           const k = statuses++ * 4;
           this.#statusStart[k] = ev.statusStart;
@@ -144,9 +168,9 @@ export class PolygonPublisher {
       const f = slot * 8;
       i32[i + I_SYMBOL] = s;
       f64[f + F_TRECV] = recvNs;
-      switch (ev.ev) {
-        case Ev.Q:
-          i32[i + I_KIND] = RecordKind.QUOTE;
+      switch (kind) {
+        case Kind.Q:
+          i32[i + I_KIND] = Rec.QUOTE;
           i32[i + I_A] = ev.q === ev.q ? ev.q % INT32_MAX : 0;
           i32[i + I_B] = (ev.bx | 0) | ((ev.ax | 0) << 16);
           f64[f + F_P0] = ev.bp;
@@ -155,8 +179,8 @@ export class PolygonPublisher {
           f64[f + F_P3] = ev.as;
           this.#checkSeq(this.#lastSeqQ, s, ev.q);
           break;
-        case Ev.T:
-          i32[i + I_KIND] = RecordKind.TRADE;
+        case Kind.T:
+          i32[i + I_KIND] = Rec.TRADE;
           i32[i + I_A] = ev.q === ev.q ? ev.q % INT32_MAX : 0;
           i32[i + I_B] = ev.x | 0;
           f64[f + F_P0] = ev.p;
@@ -166,7 +190,7 @@ export class PolygonPublisher {
           this.#checkSeq(this.#lastSeqT, s, ev.q);
           break;
         default:
-          i32[i + I_KIND] = ev.ev === Ev.AM ? RecordKind.BAR_MINUTE : RecordKind.BAR;
+          i32[i + I_KIND] = kind === Kind.AM ? Rec.BAR_MINUTE : Rec.BAR;
           i32[i + I_A] = ev.v > INT32_MAX ? INT32_MAX : ev.v | 0;
           i32[i + I_B] = Math.floor(ev.s / 1000) | 0;
           f64[f + F_P0] = ev.o;
@@ -195,10 +219,10 @@ export class PolygonPublisher {
         const i = slot * 16;
         const f = slot * 8;
         const kind = i32[i + I_KIND];
-        if (kind === RecordKind.QUOTE) {
+        if (kind === Rec.QUOTE) {
           book.writeQuote(i32[i + I_SYMBOL]!, f64[f + F_P0]!, f64[f + F_P1]!, f64[f + F_P2]!, f64[f + F_P3]!, recvNs);
           quotes++;
-        } else if (kind === RecordKind.TRADE) {
+        } else if (kind === Rec.TRADE) {
           book.writeTrade(i32[i + I_SYMBOL]!, f64[f + F_P0]!, recvNs);
           trades++;
         }

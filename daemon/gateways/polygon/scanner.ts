@@ -27,8 +27,17 @@
  *   `ev.badFields` instead of `ev.present`; the frame stays valid. Keys the spec does not define
  *   for the event's kind are checked for syntax and skipped, whatever they hold, at any depth.
  *
+ * Two paths, one result: `begin()` copies an ASCII frame into a reused byte buffer (one native
+ * `Buffer.write`), and `next()` first tries `#fastObject` on those bytes: the vendor's compact
+ * shape (`ev` first, T / Q / A / AM, fields of their spec types, plain numbers, no whitespace or
+ * escapes), read with word compares and byte loads (BENCHMARKS.md has what each step gave, and
+ * why bytes: a bare `charCodeAt` loop is itself only ~2x the target). On anything else it
+ * gives up and the general path, over the string with `charCodeAt`, reads that event from its
+ * `{` and decides (values, bad fields, errors and their offsets). Tests compare both paths.
+ *
  * Allocation: `begin()` and `next()` allocate nothing per frame or event on the common path.
- * Rare paths that do, each marked "allocates": a number the exact fast path cannot convert (a
+ * Rare paths that do, each marked "allocates": the byte buffer grows for a frame longer than any
+ * before (up to maxFrameChars); a number the exact fast path cannot convert (a
  * mantissa of 2^53 or more, or a decimal exponent beyond ±22) goes through `Number(substring)`;
  * a key, `ev` or `sym` holding an escape is unescaped to be compared; nesting deeper than 64
  * inside an unknown value grows the skip stack (once). `stringAt()` and `materialize()`
@@ -306,6 +315,15 @@ function symbolHash(s: string, start: number, end: number): number {
   return h ^ (h >>> 15);
 }
 
+/** LOW_BYTES[n]: a mask of the n low bytes of a word (n = 0..4). */
+const LOW_BYTES = new Int32Array([0, 0xff, 0xffff, 0xffffff, -1]);
+
+/** Slot hash of a symbol packed as two words (the fast path's symbol table). */
+function packedSlot(lo: number, hi: number): number {
+  const h = Math.imul(lo ^ Math.imul(hi, 0x2c1b3c6d), 0x297a2d39);
+  return h ^ (h >>> 15);
+}
+
 const enum State {
   IDLE = 0,
   FIRST = 1,
@@ -313,6 +331,38 @@ const enum State {
 }
 
 const INITIAL_SKIP_DEPTH = 64;
+
+// ---------------------------------------------------------------------------------------------
+// The fast path's tables (see `#fastObject`)
+
+/** Zero bytes kept after the frame's bytes: every multi-byte read of the fast path stays inside them. */
+const PAD = 16;
+/** Little-endian words of fixed text: `"ev"`, `:"`, `":`, `,"`, `true`, `fals`. */
+const W_EV_KEY = 0x22766522;
+const W_COLON_QUOTE = 0x223a;
+const W_QUOTE_COLON = 0x3a22;
+const W_COMMA_QUOTE = 0x222c;
+const W_TRUE = 0x65757274;
+const W_FALS = 0x736c6166;
+
+/**
+ * Key id by the key's first two bytes as the high half of the little-endian word `,"c0c1`:
+ * FAST_KEY[c1 << 8 | c0] (c1 is the closing quote for a one-char key; both bytes are ASCII, so
+ * the index is below 0x8000), for the keys of T, Q, A and AM. Keys longer than two chars (`sym`,
+ * `otc`, `trfi`/`trft`) share their first two bytes with no other key; the rest is checked after.
+ */
+const FAST_KEY = new Uint8Array(1 << 15);
+/** FAST_FIELD[kind * K.COUNT + key]: the field type (FT, 0 = not in the fast path) | key length << 4. */
+const FAST_FIELD = new Uint8Array(KINDS * K.COUNT);
+for (let k = 1; k < K.COUNT; k++) {
+  const name = KEY_NAMES[k];
+  if (k === K.EV || k === K.TRFT || k === K.STATUS || k === K.MESSAGE) continue;
+  FAST_KEY[((name.length === 1 ? 0x22 : name.charCodeAt(1)) << 8) | name.charCodeAt(0)] = k;
+  for (const kind of [Kind.T, Kind.Q, Kind.A, Kind.AM]) {
+    const ft = FIELD_TYPE[kind * K.COUNT + k]!;
+    if (ft !== FT.SKIP) FAST_FIELD[kind * K.COUNT + k] = ft | (name.length << 4);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -327,6 +377,15 @@ export class FrameScanner {
   readonly #bySymbol: Map<string, number>;
   readonly #table: Int32Array;
   readonly #mask: number;
+  /**
+   * The fast path's symbol table: each configured symbol of 1 to 8 printable ASCII chars as two
+   * little-endian words of its bytes (zero-padded), and its id + 1, open addressing by `packedSlot`.
+   * A symbol in the frame is found with two loads and a compare, no per-char hash or string
+   * compare (that lookup was ~20 % of the fast path).
+   */
+  readonly #packLo: Int32Array;
+  readonly #packHi: Int32Array;
+  readonly #packId: Int32Array;
   #stack = new Uint8Array(INITIAL_SKIP_DEPTH);
 
   #frame = "";
@@ -338,13 +397,24 @@ export class FrameScanner {
   #keyId = K.UNKNOWN;
   #rescan = false;
 
+  // The fast path: the frame copied as bytes (when it is all ASCII), read through both views.
+  readonly #fast: boolean;
+  #bytes = new Uint8Array(0);
+  #view = new DataView(this.#bytes.buffer);
+  #buf = Buffer.from(this.#bytes.buffer);
+  /** The current frame is all ASCII and in `#bytes` (so byte offsets are UTF-16 offsets). */
+  #ascii = false;
+
   /**
    * @param symbols the configured symbols; `ev.symbolId` is the index of the event's `sym` here
    *   (-1 if not among them). Duplicates keep their first index.
    * @param maxFrameChars longer frames are OVERSIZED (the official Go client's read limit is 1 MB).
+   * @param fastPath use the fast path for compact T / Q / A / AM events (tests turn it off to
+   *   compare both paths; the results are the same).
    */
-  constructor(symbols: readonly string[], maxFrameChars = 1_000_000) {
+  constructor(symbols: readonly string[], maxFrameChars = 1_000_000, fastPath = true) {
     this.#maxFrameChars = maxFrameChars;
+    this.#fast = fastPath;
     this.#symbols = [...symbols];
     this.#bySymbol = new Map();
     let size = 8;
@@ -359,6 +429,25 @@ export class FrameScanner {
       while (this.#table[slot] !== 0) slot = (slot + 1) & this.#mask;
       this.#table[slot] = id + 1;
     }
+    this.#packLo = new Int32Array(size);
+    this.#packHi = new Int32Array(size);
+    this.#packId = new Int32Array(size);
+    for (let id = 0; id < symbols.length; id++) {
+      const sym = symbols[id]!;
+      // Exactly the symbols the fast path can meet in a frame with at most 8 chars (printable ASCII, no `"` or `\`).
+      if (this.#bySymbol.get(sym) !== id || sym.length > 8 || !/^[\x20-\x7f]*$/.test(sym) || /["\\]/.test(sym)) continue;
+      let lo = 0;
+      let hi = 0;
+      for (let j = 0; j < sym.length; j++) {
+        if (j < 4) lo |= sym.charCodeAt(j) << (8 * j);
+        else hi |= sym.charCodeAt(j) << (8 * (j - 4));
+      }
+      let slot = packedSlot(lo, hi) & this.#mask;
+      while (this.#packId[slot] !== 0) slot = (slot + 1) & this.#mask;
+      this.#packLo[slot] = lo;
+      this.#packHi[slot] = hi;
+      this.#packId[slot] = id + 1;
+    }
   }
 
   /** Starts a frame; false (and `error` set) if it is longer than the limit, or not a JSON array. */
@@ -372,6 +461,7 @@ export class FrameScanner {
       this.errorOffset = this.#maxFrameChars;
       return false;
     }
+    this.#ascii = this.#fast && this.#load(frame);
     const i = skipWs(frame, 0);
     const c = frame.charCodeAt(i);
     if (c === 0x5b) {
@@ -398,6 +488,21 @@ export class FrameScanner {
   next(ev: PolygonEvent): boolean {
     ev.reset();
     if (this.#state === State.IDLE) return false;
+    if (this.#ascii) {
+      // The common case: `{` right after `[` or after `,`, and an event the fast path takes.
+      const b = this.#bytes;
+      let at = this.#pos;
+      if (this.#state === State.MORE) at = b[at] === 0x2c ? at + 1 : -1;
+      if (at >= 0 && b[at] === 0x7b) {
+        const end = this.#fastObject(b, this.#view, at, ev);
+        if (end >= 0) {
+          this.#state = State.MORE;
+          this.#pos = end;
+          return true;
+        }
+        ev.reset(); // the general path below reads this element again
+      }
+    }
     const s = this.#frame;
     let i = skipWs(s, this.#pos);
     let c = s.charCodeAt(i);
@@ -453,6 +558,28 @@ export class FrameScanner {
   }
 
   // ---- frame level --------------------------------------------------------------------------
+
+  /**
+   * Copies the frame into `#bytes` as UTF-8, followed by PAD zero bytes; true when it is all
+   * ASCII. One native copy per frame (~2.5 ns per event) buys byte loads and multi-byte compares
+   * through a DataView: a bare loop over the bytes runs ~2x a bare `charCodeAt` loop over the
+   * string (bench ceilings). A non-ASCII character takes 2 to 4 bytes, so the frame is ASCII exactly when it wrote
+   * as many bytes as it has chars (the buffer has PAD bytes to spare, so a write cut short at the
+   * end of the buffer cannot come to that count either).
+   */
+  #load(frame: string): boolean {
+    const n = frame.length;
+    if (n + PAD > this.#bytes.length) {
+      // allocates: only for a frame longer than any before (up to maxFrameChars + PAD)
+      const size = Math.min(Math.max(n + PAD, this.#bytes.length * 2, 4096), this.#maxFrameChars + PAD);
+      this.#bytes = new Uint8Array(size);
+      this.#view = new DataView(this.#bytes.buffer);
+      this.#buf = Buffer.from(this.#bytes.buffer);
+    }
+    if (this.#buf.write(frame, 0, "utf8") !== n) return false;
+    this.#bytes.fill(0, n, n + PAD);
+    return true;
+  }
 
   #fail(i: number): number {
     this.error = ScanError.MALFORMED_JSON;
@@ -623,6 +750,7 @@ export class FrameScanner {
             i = this.#number(s, i);
             if (i < 0) return i;
             v = this.#num;
+            if (v === Infinity || v === -Infinity) ev.nonFinite = true; // for validateEvent
           }
           setNumber(ev, kind, k, v);
           const bit = KEY_BIT[k]!;
@@ -652,6 +780,173 @@ export class FrameScanner {
       }
       return this.#fail(i);
     }
+  }
+
+  /**
+   * The fast path: one event object at `i` (`{`) in the frame's bytes, if it has the vendor's
+   * shape: compact (no whitespace), `ev` first and one of T / Q / A / AM, then only keys of that
+   * kind's spec, unescaped strings, numbers `-?int(.frac)?` of at most 15 digits, code arrays of
+   * plain ints of at most 9 digits, each value of its spec type. Keys in any order; duplicates
+   * are fine (the last wins, as below). Returns the index after `}`, or -1 when the event is not
+   * of that shape, malformed included: the caller resets `ev` and reads it again with the general
+   * path, which decides (so the fast path never sets `error`).
+   *
+   * Everything it accepts it checks as strictly as JSON.parse, and leaves `ev` as the general path
+   * would (the tests compare both paths on random frames).
+   */
+  #fastObject(b: Uint8Array, dv: DataView, i: number, ev: PolygonEvent): number {
+    // `{"ev":"` and the kind, two words and a few bytes.
+    if (dv.getUint32(i + 1, true) !== W_EV_KEY || dv.getUint16(i + 5, true) !== W_COLON_QUOTE) return -1;
+    let j = i + 7;
+    let c = b[j]!;
+    let kind: Kind;
+    if (b[j + 1] === 0x22) {
+      kind = c === 0x51 ? Kind.Q : c === 0x54 ? Kind.T : c === 0x41 ? Kind.A : Kind.NONE;
+      if (kind === Kind.NONE) return -1;
+      j += 2;
+    } else if (c === 0x41 && b[j + 1] === 0x4d && b[j + 2] === 0x22) {
+      kind = Kind.AM;
+      j += 3;
+    } else return -1;
+    ev.ev = kind as number;
+    ev.evStart = i + 7;
+    ev.evEnd = j - 1;
+    // Bits gathered in a local, stored once (badFields stays 0: a wrong type leaves the fast path).
+    let present = F_EV;
+    const row = kind * K.COUNT;
+    for (;;) {
+      // `,"` and the key's first two bytes in one word; or `}`.
+      const w = dv.getInt32(j, true);
+      if ((w & 0xffff) !== W_COMMA_QUOTE) {
+        if ((w & 0xff) === 0x7d) break;
+        return -1;
+      }
+      const ks = j + 2;
+      let k: K = FAST_KEY[w >>> 16]!;
+      const info = FAST_FIELD[row + k]!;
+      if (info === 0) return -1; // not a key of this kind (or `ev` again)
+      const ft: FT = info & 15;
+      const len = info >> 4;
+      if (len > 2) {
+        c = b[ks + 2]!;
+        if (k === K.SYM) {
+          if (c !== 0x6d) return -1;
+        } else if (k === K.OTC) {
+          if (c !== 0x63) return -1;
+        } else {
+          // trfi or trft
+          if (c !== 0x66) return -1;
+          c = b[ks + 3]!;
+          if (c === 0x74) k = K.TRFT;
+          else if (c !== 0x69) return -1;
+        }
+      }
+      if (dv.getUint16(ks + len, true) !== W_QUOTE_COLON) return -1;
+      j = ks + len + 2;
+      c = b[j]!;
+      // The value.
+      if (ft === FT.NUMBER) {
+        let neg = false;
+        if (c === 0x2d) {
+          neg = true;
+          c = b[++j]!;
+        }
+        const d0 = j;
+        let m = 0;
+        while (c >= 0x30 && c <= 0x39) {
+          m = m * 10 + (c - 0x30);
+          c = b[++j]!;
+        }
+        const intDigits = j - d0;
+        if (intDigits === 0 || (intDigits > 1 && b[d0] === 0x30)) return -1; // no digit, or a leading zero
+        let v = m;
+        if (c === 0x2e) {
+          const f0 = ++j;
+          c = b[j]!;
+          while (c >= 0x30 && c <= 0x39) {
+            m = m * 10 + (c - 0x30);
+            c = b[++j]!;
+          }
+          const fracDigits = j - f0;
+          if (fracDigits === 0 || intDigits + fracDigits > 15) return -1;
+          // m < 10^15 < 2^53 and 10^k are exact, so one division rounds correctly (as in #number).
+          v = m / POW10[fracDigits]!;
+        } else if (intDigits > 15) return -1;
+        // An exponent, or anything else after the number, fails at the top of the loop.
+        setNumber(ev, kind, k, neg ? -v : v);
+      } else if (ft === FT.SYMBOL) {
+        if (c !== 0x22) return -1;
+        const start = ++j;
+        c = b[j]!;
+        while (c >= 0x20 && c !== 0x22 && c !== 0x5c) c = b[++j]!;
+        if (c !== 0x22) return -1;
+        const len = j - start;
+        ev.symStart = start;
+        ev.symEnd = j;
+        if (len <= 8) {
+          // The symbol's bytes as two words, cut to its length (the bytes after it are the frame's).
+          const lo = dv.getInt32(start, true) & LOW_BYTES[len > 4 ? 4 : len]!;
+          const hi = dv.getInt32(start + 4, true) & LOW_BYTES[len > 4 ? len - 4 : 0]!;
+          const mask = this.#mask;
+          let slot = packedSlot(lo, hi) & mask;
+          let id: number;
+          while ((id = this.#packId[slot]!) !== 0 && (this.#packLo[slot] !== lo || this.#packHi[slot] !== hi)) slot = (slot + 1) & mask;
+          ev.symbolId = id - 1;
+        } else ev.symbolId = this.#lookup(this.#frame, start, j);
+        j++;
+      } else if (ft === FT.INT_ARRAY) {
+        if (c !== 0x5b) return -1;
+        const codes = ev.codes;
+        let n = 0;
+        c = b[++j]!;
+        if (c === 0x5d) j++;
+        else {
+          for (;;) {
+            // A plain int of 1 to 9 digits: an int32, never -0.
+            const d0 = j;
+            let v = c - 0x30;
+            if (v < 0 || v > 9) return -1;
+            c = b[++j]!;
+            while (c >= 0x30 && c <= 0x39) {
+              v = v * 10 + (c - 0x30);
+              c = b[++j]!;
+            }
+            if (j - d0 > 9 || (j - d0 > 1 && b[d0] === 0x30) || n === MAX_CODES) return -1; // long, leading zero, too many
+            codes[n++] = v;
+            if (c === 0x2c) {
+              c = b[++j]!;
+              continue;
+            }
+            if (c !== 0x5d) return -1;
+            j++;
+            break;
+          }
+        }
+        ev.codeCount = n;
+      } else if (ft === FT.STRING) {
+        if (c !== 0x22) return -1;
+        const start = ++j;
+        c = b[j]!;
+        while (c >= 0x20 && c !== 0x22 && c !== 0x5c) c = b[++j]!;
+        if (c !== 0x22) return -1;
+        setString(ev, k, start, j);
+        j++;
+      } else {
+        // BOOL (otc)
+        if (c === 0x74 && dv.getUint32(j, true) === W_TRUE) {
+          ev.otc = true;
+          j += 4;
+        } else if (c === 0x66 && dv.getUint32(j, true) === W_FALS && b[j + 4] === 0x65) {
+          ev.otc = false;
+          j += 5;
+        } else return -1;
+      }
+      present |= KEY_BIT[k]!;
+    }
+    ev.present = present;
+    ev.start = i;
+    ev.end = j + 1;
+    return j + 1;
   }
 
   /** A key string at `i`; sets `#keyId`, returns the index after its closing quote. */
@@ -697,7 +992,9 @@ export class FrameScanner {
       if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
         i = this.#number(s, i);
         if (i < 0) return i;
-        setNumber(ev, kind, k, this.#num);
+        const v = this.#num;
+        setNumber(ev, kind, k, v);
+        if (v === Infinity || v === -Infinity) ev.nonFinite = true; // for validateEvent
         ev.present |= bit;
         ev.badFields &= ~bit;
         return i;

@@ -91,8 +91,38 @@ function badAmount(x: number): boolean {
  * @example
  * const reason = validateEvent(ev, false);
  * if (reason !== BadInput.NONE) metrics.badInput[reason]++;
+ *
+ * The common case, a good Q / T / A / AM, is answered with one mask compare and a few sign
+ * compares that all pass (so every branch is predicted), in a small inlinable function; anything
+ * else goes to `reason()`, which finds the reason in the table's order. Infinity is not tested
+ * field by field: the scanner says whether it read any (`ev.nonFinite`). (The switch-per-check
+ * form cost ~35 % of scan time in the bench, the per-field one ~10 %, this one a few %.)
  */
 export function validateEvent(ev: PolygonEvent, allSymbols: boolean): BadInput {
+  const kind = ev.ev as number;
+  const present = ev.present;
+  // No wrong type, no ±Infinity anywhere (the scanner's hint), a known symbol: then only the
+  // required bits and the signs of amounts are left to check.
+  if (ev.badFields === 0 && !ev.nonFinite && (ev.symbolId >= 0 || allSymbols)) {
+    if (kind === Kind.Q) {
+      if ((present & REQUIRED_Q) === REQUIRED_Q && ev.bp >= 0 && ev.ap >= 0 && ev.bs >= 0 && ev.as >= 0) return BadInput.NONE;
+    } else if (kind === Kind.T) {
+      if ((present & REQUIRED_T) === REQUIRED_T && ev.p >= 0 && ev.s >= 0 && (ev.s !== 0 || (present & WITH_DS) !== 0)) return BadInput.NONE;
+    } else if (kind === Kind.AM || kind === Kind.A) {
+      // Required amounts are present (not NaN): `>= 0`; optional ones may be NaN: `!(x < 0)`.
+      if (
+        (present & REQUIRED_AGG) === REQUIRED_AGG &&
+        ev.o >= 0 && ev.h >= 0 && ev.l >= 0 && ev.c >= 0 && ev.v >= 0 &&
+        !(ev.av < 0) && !(ev.op < 0) && !(ev.vw < 0) && !(ev.a < 0) && !(ev.z < 0)
+      )
+        return BadInput.NONE;
+    }
+  }
+  return reason(ev, allSymbols);
+}
+
+/** validateEvent's full answer: the reason, in the table's order (exported for the tests: validateEvent gives the same). */
+export function reason(ev: PolygonEvent, allSymbols: boolean): BadInput {
   let required: number;
   switch (ev.ev as number) {
     case Kind.T:

@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ev, MAX_CODES, PolygonEvent } from "../../../daemon/gateways/polygon/event.ts";
 import { FrameScanner, Kind, ScanError, SPEC_KEYS, fieldNames, materialize } from "../../../daemon/gateways/polygon/scanner.ts";
-import { BAD_INPUT_NAMES, BadInput, validateEvent } from "../../../daemon/gateways/polygon/validate.ts";
+import { BAD_INPUT_NAMES, BadInput, reason as fullReason, validateEvent } from "../../../daemon/gateways/polygon/validate.ts";
 
 const FIXTURES = join(import.meta.dir, "../../fixtures/polygon");
 /** SCANNER_SEED=n varies the random frames (a failure prints its frame). */
@@ -642,5 +642,167 @@ describe("FrameScanner allocation", () => {
     expect(grown).toBeLessThan(256 * 1024);
     // 1 M events allocating even 16 bytes each would be 16 MB before a collection.
     expect(grownNoGc).toBeLessThan(4 * 1024 * 1024);
+  });
+});
+
+describe("FrameScanner fast path (ASCII frames, the vendor's compact shape)", () => {
+  /** Both paths on one frame: the same events, error and error offset; and JSON.parse agrees. */
+  const general = new FrameScanner(SYMBOLS, 1_000_000, false);
+  const fast = new FrameScanner(SYMBOLS);
+  const both = (frame: string): ScanError => {
+    const want = expectSameAsJsonParse(fast, frame);
+    const a = scan(fast, frame);
+    const b = scan(general, frame);
+    try {
+      expect(a).toEqual(b);
+    } catch (e) {
+      throw new Error(`frame ${JSON.stringify(frame)}: fast and general paths differ: ${(e as Error).message}`);
+    }
+    return want.error;
+  };
+  const ascii = (s: string) => !/[^\x00-\x7f]/.test(s);
+
+  const Q = '{"ev":"Q","sym":"MSFT","bx":4,"bp":114.125,"bs":100,"ax":7,"ap":114.128,"as":160,"c":0,"i":[604],"t":1536036818784,"q":50385480,"z":3}';
+  const T = '{"ev":"T","sym":"AAPL","i":"5096","x":10,"p":161.87,"s":300,"c":[14,41],"t":1651684192462,"q":4009402,"z":3,"trfi":201,"trft":1651684192460,"ds":"0.5"}';
+  const AM = '{"ev":"AM","sym":"GTE","v":4110,"av":9470157,"op":0.4372,"vw":0.4488,"o":0.4488,"c":0.4486,"h":0.4489,"l":0.4486,"a":0.4352,"z":685,"s":1610144640000,"e":1610144700000,"otc":false}';
+  const A = AM.replace('"AM"', '"A"').replace('"otc":false', '"otc":true');
+
+  test("the vendor's shapes, and every edge of what the fast path takes, scan as on the general path", () => {
+    const variants = [
+      // numbers at the fast path's limits, and just past them (exponent, 16 digits, leading zero, -0)
+      ...["0", "-0", "-0.0", "0.5", "123456789012345", "1234567890123456", "12345678901234.5", "1234567890123.45", "0.000000000000001", "1e2", "1E-2", "1.5e+3", "01", "-", "1.", ".5", "-01", "9007199254740993", "1.7976931348623157e308", "1e400"].flatMap((n) => [
+        Q.replace('"bp":114.125', `"bp":${n}`),
+        T.replace('"t":1651684192462', `"t":${n}`),
+        AM.replace('"z":685', `"z":${n}`),
+      ]),
+      // code arrays: empty, 0, 9 and 10 digits, leading zero, negative, fraction, MAX_CODES and one more, whitespace
+      ...["[]", "[0]", "[0,0]", "[123456789]", "[1234567890]", "[2147483647]", "[01]", "[-1]", "[1.5]", "[1e2]", `[${Array(MAX_CODES).fill(7)}]`, `[${Array(MAX_CODES + 1).fill(7)}]`, "[1,]", "[,1]", "[1 ]", "[ 1]", '["1"]', "[null]", "[1", "1", "null"].flatMap((c) => [
+        T.replace('"c":[14,41]', `"c":${c}`),
+        Q.replace('"i":[604]', `"i":${c}`),
+      ]),
+      // strings: escapes, control characters, empty, other types
+      ...['""', '"A"', '"MS\\u0046T"', '"MS\\"FT"', '"\\\\"', '"A\u0001"', '"A\u007f"', "5", "null", "true"].flatMap((v) => [
+        T.replace('"sym":"AAPL"', `"sym":${v}`),
+        T.replace('"i":"5096"', `"i":${v}`),
+        T.replace('"ds":"0.5"', `"ds":${v}`),
+      ]),
+      // booleans
+      ...["true", "false", "tru", "fals", "falsy", "True", "1", "null", '"true"'].map((v) => AM.replace('"otc":false', `"otc":${v}`)),
+      // keys: unknown, of another kind, near misses of long keys, escaped, duplicated, ev again or not first
+      ...['"foo":1', '"bp":1', '"p":1', '"otc":true', '"status":"x"', '"sy":"MSFT"', '"symb":1', '"trf":1', '"trfx":1', '"trfi":1', '"trft":2', '"ot":1', '"otcx":1', '"\\u0070":1', '"p":"x","p":2', '"p":2,"p":"x"', '"ev":"Q"', '"ev":"T"', '"x":1,"x":2'].flatMap((kv) => [
+        T.replace('"x":10', kv),
+        Q.replace('"bx":4', kv),
+        AM.replace('"v":4110', kv),
+      ]),
+      Q.replace('{"ev":"Q",', "{").replace("}", ',"ev":"Q"}'),
+      // ev values
+      ...['"Q"', '"T"', '"A"', '"AM"', '"AMX"', '"Qx"', '""', '"status"', '"LULD"', '"\\u0051"', "1", "null"].map((v) => `{"ev":${v},"sym":"MSFT","p":1}`),
+      // whitespace anywhere (the general path takes these)
+      Q.replace(",", ", "),
+      Q.replace(":", " :"),
+      Q.replace("}", " }"),
+      Q.replace("{", "{ "),
+      T.replace('"i":"5096"', '"i":\t"5096"'),
+      // an empty object, an object without ev
+      "{}",
+      '{"sym":"MSFT"}',
+    ];
+    let n = 0;
+    for (const v of variants) {
+      expect(ascii(v)).toBe(true);
+      both(`[${v}]`);
+      both(`[${Q},${v},${T}]`);
+      n++;
+    }
+    expect(n).toBeGreaterThan(200);
+    for (const e of [Q, T, A, AM]) expect(both(`[${e},${e}]`)).toBe(ScanError.NONE);
+  });
+
+  test("every cut of a vendor frame (a truncated frame) is rejected as on the general path, at the same offset", () => {
+    const frame = `[${Q},${T},${AM},${A}]`;
+    for (let at = 0; at < frame.length; at++) expect(both(frame.slice(0, at))).toBe(ScanError.MALFORMED_JSON);
+    // and every single character replaced by one that JSON may or may not take there
+    for (let at = 0; at < frame.length; at++) for (const ch of ['"', ",", "}", "]", " ", "0", "9", "e", ".", "-", "\\", "x"]) both(frame.slice(0, at) + ch + frame.slice(at + 1));
+  });
+
+  test("5,000 random ASCII frames and 3,000 mutations: the fast path gives exactly what the general path gives", () => {
+    const gen = new FrameGenerator(SEED + 7);
+    let frames = 0;
+    let events = 0;
+    while (frames < 5_000) {
+      let f = gen.frame(6);
+      if (!ascii(f)) continue;
+      if (frames >= 2_000) {
+        const at = gen.int(f.length + 1);
+        const alphabet = '{}[],:"\\ \t0123456789-+.eEtrufalsn\u0001x';
+        switch (gen.int(4)) {
+          case 0: f = f.slice(0, at) + f.slice(at + 1); break;
+          case 1: f = f.slice(0, at) + gen.pick([...alphabet]) + f.slice(at); break;
+          case 2: f = f.slice(0, at) + gen.pick([...alphabet]) + f.slice(at + 1); break;
+          default: f = f.slice(0, at);
+        }
+      }
+      both(f);
+      events += scan(fast, f).events.length;
+      frames++;
+    }
+    expect(events).toBeGreaterThan(4_000);
+  });
+
+  test("a frame longer than any before grows the byte buffer; a non-ASCII frame after an ASCII one takes the general path", () => {
+    const big = `[${Array(2_000).fill(Q).join(",")}]`;
+    expect(both(big)).toBe(ScanError.NONE);
+    expect(both(`[${Q.replace("MSFT", "ÆØÅ")}]`)).toBe(ScanError.NONE);
+    expect(both(`[${Q},${T.replace('"i":"5096"', '"i":"é"')}]`)).toBe(ScanError.NONE);
+    expect(both(`[${Q}]`)).toBe(ScanError.NONE);
+    // A frame cut short by the byte buffer's end is not ASCII by accident: a long non-ASCII tail.
+    expect(both(`[${Q},${T.replace('"i":"5096"', `"i":"${"é".repeat(5_000)}"`)}]`)).toBe(ScanError.NONE);
+  });
+});
+
+describe("FrameScanner symbol ids", () => {
+  test("every configured symbol is found on both paths: empty, 1 to 9 chars, DEL, duplicates, look-alikes", () => {
+    const symbols = ["", "A", "AB", "ABC", "ABCD", "ABCDE", "ABCDEFG", "ABCDEFGH", "ABCDEFGHI", "ABCDEFGHIJKL", "A\u007f", "BRK.A", "A B", "ABCD", "é", "A\u0001"];
+    const fast = new FrameScanner(symbols);
+    const general = new FrameScanner(symbols, 1_000_000, false);
+    const ev = new PolygonEvent();
+    const idOf = (scanner: FrameScanner, sym: string) => {
+      const frame = `[{"ev":"Q","sym":${JSON.stringify(sym)},"bp":1}]`;
+      expect(scanner.begin(frame) && scanner.next(ev)).toBe(true);
+      return ev.symbolId;
+    };
+    for (const sym of [...symbols, "B", "ABCDEFGHX", "ABCDEFGX", "ABCX", "AB\u007f", "a", "ABCDEFGHIJK", "ABCDEFGHIJKLM"]) {
+      const want = symbols.indexOf(sym);
+      expect([sym, idOf(fast, sym)]).toEqual([sym, want]);
+      expect([sym, idOf(general, sym)]).toEqual([sym, want]);
+    }
+  });
+});
+
+describe("validateEvent's common-case check", () => {
+  test("gives the full check's reason on every event of 5,000 random frames and on the bench's shapes, with and without `*`", () => {
+    const gen = new FrameGenerator(SEED + 13);
+    const scanner = new FrameScanner(SYMBOLS);
+    const ev = new PolygonEvent();
+    const counts = new Map<string, number>();
+    const check = (frame: string) => {
+      if (!scanner.begin(frame)) return;
+      while (scanner.next(ev)) {
+        for (const all of [false, true]) {
+          const got = validateEvent(ev, all);
+          expect(got).toBe(fullReason(ev, all));
+          counts.set(BAD_INPUT_NAMES[got], (counts.get(BAD_INPUT_NAMES[got]) ?? 0) + 1);
+        }
+      }
+    };
+    for (let n = 0; n < 5_000; n++) check(gen.frame());
+    // values at the edges of the common-case compares
+    for (const v of ["0", "-0", "-0.0", "1", "-1", "1e400", "-1e400", "0.0001", "-0.0001"]) {
+      for (const f of ["p", "s", "x", "z", "t", "q", "trfi", "trft"]) check(`[{"ev":"T","sym":"MSFT","p":1,"s":1,"t":1,"${f}":${v}}]`);
+      for (const f of ["bp", "ap", "bs", "as", "bx", "ax", "c", "t", "q", "z", "trfi", "trft"]) check(`[{"ev":"Q","sym":"MSFT","bp":1,"ap":1,"bs":1,"as":1,"t":1,"${f}":${v}}]`);
+      for (const f of ["o", "h", "l", "c", "v", "av", "op", "vw", "a", "z", "s", "e"]) check(`[{"ev":"AM","sym":"MSFT","o":1,"h":1,"l":1,"c":1,"v":1,"s":1,"e":1,"${f}":${v}}]`);
+      check(`[{"ev":"T","sym":"MSFT","p":1,"s":${v},"t":1,"ds":"0.5"}]`);
+    }
+    for (const name of ["none", "unknown_ev", "missing_field", "wrong_type", "bad_value", "unknown_symbol"]) expect(counts.get(name) ?? 0).toBeGreaterThan(50);
   });
 });
