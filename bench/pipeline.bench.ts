@@ -93,6 +93,8 @@ feed:
 strategy:
   name: threshold
   params: { buy_at_or_below: 99.5, sell_at_or_above: 100.5, qty: 10, max_position: 100 }
+# The order limits of before the risk engine (per-second only): the figures stay comparable.
+risk: { max_orders_per_min: 1000000, duplicate_window_ms: 0, daily_loss_limit: 0 }
 rings:
   market_data: { slots: 65536, when_full: drop }
 threads:

@@ -114,7 +114,7 @@ strategy:
   params: { buy_at_or_below: { AAPL: 1000000000 }, sell_at_or_above: { AAPL: 0.01 }, qty: 10, max_position: 100 }
 broker:
   sim: { latency_us: 50 }
-risk: { max_orders_per_sec: 100000, max_open_orders: 100, max_position_qty: 5000 }
+risk: { max_orders_per_sec: 100000, max_orders_per_min: 1000000, max_open_orders: 100, max_position_qty: 5000, duplicate_window_ms: 0, daily_loss_limit: 0 }
 threads:
   strategy: { wait: ${waits.strategy} }
   execution: { wait: ${waits.execution} }

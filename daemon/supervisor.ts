@@ -11,7 +11,8 @@
  * trading but keeps the daemon up.
  */
 import { dirname } from "node:path";
-import type { Config, RiskConfig } from "./config/schema.ts";
+import { RiskConfig, type Config } from "./config/schema.ts";
+import { RiskLimitsBlock } from "./risk/limits-block.ts";
 import { SpscRing } from "./shm/ring.ts";
 import { Doorbell } from "./shm/doorbell.ts";
 import { ControlBlock, TradingState, W_BROKER_READY, W_CANCEL_ALL_ACK, W_CANCEL_ALL_SEQ, W_FLATTEN_ACK, W_FLATTEN_SEQ, W_STOP_EXECUTION, W_STOP_FEED, W_STOP_STRATEGY, W_TRADING, TRADING_STATE_NAMES } from "./shm/control.ts";
@@ -47,6 +48,17 @@ export interface PipelineOptions {
   numaNode?: number | null;
 }
 
+/** Risk halted trading by itself (the daily loss limit), as the strategy worker reported it. */
+export interface RiskHalt {
+  /** A RISK_REASON_NAMES entry: daily_loss. */
+  reason: string;
+  /** P&L of the day when it halted, USD. */
+  pnl: number;
+  /** The limit it crossed, USD. */
+  limit: number;
+  atMs: number;
+}
+
 export interface StrategyFailure {
   message: string;
   stack: string;
@@ -71,12 +83,16 @@ export class Pipeline {
   readonly executionDoorbell = Doorbell.create();
   readonly book: QuoteBook;
   readonly table: OrderTable;
+  /** The risk limits in force: main writes (`setRiskLimits`), the strategy worker reads. */
+  readonly riskLimitsBlock: RiskLimitsBlock;
   readonly feedMetrics = MetricsBlock.create(FeedMetrics);
   readonly strategyMetrics = MetricsBlock.create(StrategyMetrics);
   readonly executionMetrics = MetricsBlock.create(ExecutionMetrics);
   readonly startedAtMs = Date.now();
   readonly threads: ThreadInfo[];
   strategyFailure: StrategyFailure | null = null;
+  /** Set when risk halted trading (the last time); cleared by nothing (a record for /status). */
+  riskHalt: RiskHalt | null = null;
   /** Set when a worker failed: the daemon must exit non-zero. */
   failure: Error | null = null;
   stopping = false;
@@ -92,7 +108,6 @@ export class Pipeline {
   readonly #stopped = new Map<WorkerRole, PromiseWithResolvers<void>>();
   readonly #options: Required<Omit<PipelineOptions, "threadPlan" | "numaNode">>;
   readonly #threadPlan: ThreadPlan | null;
-  #riskLimits: RiskConfig;
   readonly #numaNode: number | null;
   readonly #failed = Promise.withResolvers<Error>();
 
@@ -101,7 +116,7 @@ export class Pipeline {
     this.symbols = Object.freeze([...config.symbols]);
     this.#options = { configDir: options.configDir ?? process.cwd(), readyTimeoutMs: options.readyTimeoutMs ?? 15_000, stopDeadlineMs: options.stopDeadlineMs ?? 1_800 };
     this.#threadPlan = options.threadPlan ?? null;
-    this.#riskLimits = config.risk;
+    this.riskLimitsBlock = RiskLimitsBlock.create(config.risk);
     this.#numaNode = options.numaNode ?? null;
     this.md = SpscRing.create(config.rings.market_data.slots);
     this.orders = SpscRing.create(config.rings.orders.slots);
@@ -185,6 +200,14 @@ export class Pipeline {
           log.error(`strategy threw in ${msg.callback}; the strategy is stopped and trading is HALTED (the daemon stays up for inspection)`, { error: msg.message });
           process.stderr.write(msg.stack + "\n");
           break;
+        case "risk-halt":
+          this.riskHalt = { reason: msg.reason, pnl: msg.pnl, limit: msg.limit, atMs: Date.now() };
+          log.error(`risk HALTED trading: ${msg.reason}; cancelling every open order`, { pnl_usd: +msg.pnl.toFixed(2), limit_usd: msg.limit });
+          // The loss limit is a kill switch too: nothing left working at the broker.
+          void this.halt().then((ok) => {
+            if (!ok) log.error("the execution worker did not acknowledge the cancel-all after the loss-limit halt");
+          });
+          break;
       }
     };
     worker.onerror = (ev: ErrorEvent) => {
@@ -216,6 +239,7 @@ export class Pipeline {
       ordersTable: this.table.ordersSab,
       positionsTable: this.table.positionsSab,
       orderCapacity: this.table.capacity,
+      riskLimits: this.riskLimitsBlock.sab,
       metrics: this.#metricsFor(role),
       tuning: this.#threadPlan ? { assignment: this.#threadPlan.threads[role], numaNode: this.#numaNode } : null,
     };
@@ -259,17 +283,28 @@ export class Pipeline {
     return this.#awaitAck(W_FLATTEN_ACK, seq, timeoutMs);
   }
 
-  /** The risk limits in force (what `GET /risk` shows). */
+  /** The risk limits in force (what `GET /risk` shows), read from the shared block. */
   riskLimits(): RiskConfig {
-    return this.#riskLimits;
+    return this.riskLimitsBlock.toConfig();
   }
 
   /**
-   * New risk limits, validated by the caller (the RiskConfig schema). STUB until the limits
-   * live in shared memory: it records them but the strategy worker keeps its startup limits.
+   * Applies new risk limits at once: validated against the `RiskConfig` schema (throws its
+   * ZodError, and changes nothing, when invalid), written to the shared block as one change (the
+   * strategy worker's next check sees all of it or none of it), and logged key by key (old → new).
+   * Returns the limits now in force.
    */
-  setRiskLimits(next: RiskConfig): void {
-    this.#riskLimits = Object.freeze({ ...next });
+  setRiskLimits(next: RiskConfig): RiskConfig {
+    const valid = RiskConfig.parse(next);
+    const before = this.riskLimitsBlock.toConfig();
+    this.riskLimitsBlock.write(valid);
+    const changes: Record<string, string> = {};
+    for (const key of Object.keys(valid) as (keyof RiskConfig)[]) {
+      if (valid[key] !== before[key]) changes[key] = `${before[key]} → ${valid[key]}`;
+    }
+    if (Object.keys(changes).length === 0) log.info("risk limits set: no change");
+    else log.info("risk limits changed", changes);
+    return this.riskLimitsBlock.toConfig();
   }
 
   async #awaitAck(word: number, seq: number, timeoutMs: number): Promise<boolean> {

@@ -1,5 +1,5 @@
 /**
- * The command line: `tradingd run | check-config | version | help`, parsed with
+ * The command line: `tradingd run | check-config | tune | ctl | version | help`, parsed with
  * `node:util` `parseArgs` (strict: unknown options are usage errors, exit 2).
  */
 import { parseArgs } from "node:util";
@@ -13,6 +13,7 @@ import { parseListen, type Config } from "../config/schema.ts";
 import { loadStrategy, StrategyLoadError } from "../strategy/load.ts";
 import { runDaemon } from "./run.ts";
 import { runTune, type TuneMode } from "./tune.ts";
+import { ctl } from "./ctl.ts";
 import { readRecording, RecordingFormatError } from "../feeds/replay/format.ts";
 
 function out(text: string): void {
@@ -126,6 +127,8 @@ export async function main(argv: string[]): Promise<number> {
         return await checkConfig(rest);
       case "tune":
         return await tune(rest);
+      case "ctl":
+        return await ctl(rest, { out, err }, USAGE.ctl!);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

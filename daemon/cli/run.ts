@@ -5,11 +5,16 @@
  * started. SIGINT/SIGTERM: stop the feed, drain the rings, stop the workers, exit 0 (within the
  * supervisor's deadline, under two seconds); a second signal exits at once (exit 1). A worker
  * failure stops the rest and exits 1.
+ *
+ * The API token is read once, here (`readApiToken`); listening beyond loopback without one is a
+ * configuration error (exit 78): the control API is never open by default.
  */
 import type { Config } from "../config/schema.ts";
 import { parseListen } from "../config/schema.ts";
 import { Pipeline } from "../supervisor.ts";
 import { createApp } from "../http/app.ts";
+import { isLoopbackHost, readApiToken, TOKEN_CREDENTIAL, TOKEN_ENV } from "../http/token.ts";
+import { ConfigError } from "../config/load.ts";
 import { configureLog, logger } from "../log.ts";
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from "./exit-codes.ts";
 import { applyHostPart, applyProcessPart, hostPartApplied, planTuning, revertHostPart, type ProcessTuning, type TuningPlan } from "../tuning/tuner.ts";
@@ -34,6 +39,17 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   configureLog(config.log.level, config.log.format);
   log.info(`tradingd ${VERSION} starting`, { config: opts.configSource, mode: config.mode, pid: process.pid, bun: Bun.version });
 
+  const token = readApiToken();
+  const { host, port } = opts.listen ?? parseListen(config.http.listen);
+  if (token === null && !isLoopbackHost(host)) {
+    const where = opts.listen ? "--listen" : "http.listen";
+    throw new ConfigError(opts.configSource, [
+      `${where}: ${host} is not a loopback address and no API token is configured: set ${TOKEN_ENV} or the systemd credential ${TOKEN_CREDENTIAL}, or listen on 127.0.0.1`,
+    ]);
+  }
+  log.info(token ? `control API: bearer token from ${token.source}` : "control API: no token configured, the control routes refuse (403)");
+  if (!token && config.http.metrics_require_token) log.warn("http.metrics_require_token is true but no API token is configured: /metrics refuses every scrape");
+
   // Plan first (reads only): a plan the interlocks refuse stops here, before anything changed.
   const tune = !opts.noTune && config.tuning.enabled;
   let plan: TuningPlan | null = null;
@@ -47,8 +63,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
 
   const pipeline = new Pipeline(config, { configDir: opts.configDir, threadPlan: plan?.threads ?? null, numaNode: plan?.numaNode ?? null });
-  const app = createApp(pipeline);
-  const { host, port } = opts.listen ?? parseListen(config.http.listen);
+  const app = createApp(pipeline, { token: token?.value ?? null });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({ hostname: host, port, fetch: app.fetch, development: false });

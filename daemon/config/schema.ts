@@ -322,14 +322,35 @@ export const BrokerConfig = z
   .prefault({});
 export type BrokerConfig = z.infer<typeof BrokerConfig>;
 
+const nonNegativeNumber = (description: string) => z.number(expected(description)).min(0, expected(description));
+
+/**
+ * Pre-trade risk limits (`daemon/risk/`). Money in USD, times in ms, prices in basis points.
+ * A limit of 0 where "0 = off" is said turns that check off. Changeable at run time
+ * (`Pipeline.setRiskLimits`); the order-rate limits are bounded because the rate windows keep one
+ * timestamp per order allowed (8 bytes each).
+ */
 export const RiskConfig = z
   .strictObject({
     max_order_qty: positiveInt().default(1000),
     max_order_notional: positiveNumber("a positive number (USD)").default(100_000),
     max_position_qty: positiveInt().default(5000),
+    // Σ |position| × last price across symbols, plus what the order could add.
+    max_gross_exposure: positiveNumber("a positive number (USD)").default(1_000_000),
     max_open_orders: positiveInt().default(100),
-    max_orders_per_sec: positiveInt().default(50),
-    // Refuse new orders while the feed is stale or disconnected (feed.stale_after_ms).
+    max_orders_per_sec: integer(1, 1_000_000, "an integer from 1 to 1000000").default(50),
+    // Under Alpaca's 200 requests a minute per key (broker.alpaca.rate_limit_per_min).
+    max_orders_per_min: integer(1, 1_000_000, "an integer from 1 to 1000000").default(180),
+    // Fat-finger collar: a limit price at most this far from the touching side of the last NBBO.
+    collar_bps: integer(0, 100_000, "an integer from 0 to 100000 (0 = off)").default(500),
+    // Refuse an order when the symbol's last quote is older than this (or there is none).
+    max_quote_age_ms: integer(0, 86_400_000, "an integer from 0 to 86400000 (0 = off)").default(2_000),
+    // Realized + unrealized loss of the day at which trading is HALTED (USD, 0 = off).
+    daily_loss_limit: nonNegativeNumber("a number >= 0 (USD, 0 = off)").default(10_000),
+    // Refuse an order with the same symbol, side and price as one sent this recently (0 = off).
+    duplicate_window_ms: integer(0, 3_600_000, "an integer from 0 to 3600000 (0 = off)").default(500),
+    // Refuse new orders while the feed is stale or disconnected (feed.stale_after_ms); false also
+    // turns off the quote-age check (max_quote_age_ms).
     refuse_when_feed_stale: bool().default(true),
   })
   .prefault({});

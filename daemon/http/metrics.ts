@@ -22,6 +22,7 @@ import { RISK_REASON_NAMES } from "../risk/checks.ts";
 import { TRADING_STATE_NAMES } from "../shm/control.ts";
 import { tuningMetricFamily } from "../tuning/report.ts";
 import { BAD_INPUT_KINDS, FEED_STATUS_KINDS } from "../metrics/layouts.ts";
+import type { ControlActions } from "./audit.ts";
 
 export const STAGES = ["feed_publish", "md_hop", "decision", "order_hop", "tick_to_order", "exec_hop", "tick_to_ack"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -49,7 +50,8 @@ function gauge(name: string, help: string, samples: Sample[]): MetricFamily {
   return { name, help, type: "gauge", samples };
 }
 
-export function renderMetrics(p: Pipeline): string {
+/** Every family; with `actions`, the control actions' counts too (they live in the main thread). */
+export function renderMetrics(p: Pipeline, actions?: ControlActions): string {
   const fc = p.feedMetrics.readCounters();
   const sc = p.strategyMetrics.readCounters();
   const ec = p.executionMetrics.readCounters();
@@ -135,6 +137,9 @@ export function renderMetrics(p: Pipeline): string {
     ),
     gauge("tradingd_resident_memory_bytes", "Resident set size of the process.", [{ value: mem.rss }]),
     ...(p.tuning.length > 0 ? [tuningMetricFamily(p.tuning)] : []),
+    ...(actions
+      ? [counter("tradingd_control_actions_total", "Requests to the control routes (pause, resume, reduce, halt, flatten, set_risk), by result: ok, invalid, unauthorized, refused, failed.", actions.samples())]
+      : []),
     { name: "tradingd_stage_latency_seconds", help: "Latency of each pipeline stage (see the stage table in the docs).", type: "histogram", samples: histogramFamilySamples(series) },
   ];
   return renderPrometheus(families);

@@ -3,8 +3,9 @@
  * reason code, or `RiskReason.OK` (0). Codes rather than strings so the check path allocates
  * nothing; `RISK_REASON_NAMES` names them for logs and `/metrics`.
  *
- * The trading-state gate comes first (after NautilusTrader's risk engine), then the limits.
- * Issue 6 adds the collar, stale quote, gross exposure, loss limit and duplicate guard.
+ * The trading-state gate comes first (after NautilusTrader's risk engine), then the limits;
+ * `RiskEngine.check` (`engine.ts`) runs them in the order of the table there and keeps the state
+ * they are given (positions, P&L, gross exposure, rate windows, recent orders).
  */
 import { TradingState } from "../shm/control.ts";
 
@@ -22,6 +23,12 @@ export const enum RiskReason {
   STALE_DATA = 10,
   BROKER_BUDGET = 11,
   BROKER_NOT_READY = 12,
+  MAX_GROSS_EXPOSURE = 13,
+  ORDER_RATE_PER_MIN = 14,
+  PRICE_COLLAR = 15,
+  STALE_QUOTE = 16,
+  DAILY_LOSS = 17,
+  DUPLICATE_ORDER = 18,
 }
 export const RISK_REASON_NAMES = [
   "ok",
@@ -37,14 +44,33 @@ export const RISK_REASON_NAMES = [
   "stale_data",
   "broker_budget",
   "broker_not_ready",
+  "max_gross_exposure",
+  "order_rate_per_min",
+  "price_collar",
+  "stale_quote",
+  "daily_loss",
+  "duplicate_order",
 ] as const;
 
+/** The limits as the checks read them: `risk` of the config, in the units of its keys. */
 export interface RiskLimits {
   maxOrderQty: number;
   maxOrderNotional: number;
   maxPositionQty: number;
+  /** USD. */
+  maxGrossExposure: number;
   maxOpenOrders: number;
   maxOrdersPerSec: number;
+  maxOrdersPerMin: number;
+  /** Basis points; 0 = off. */
+  collarBps: number;
+  /** 0 = off. */
+  maxQuoteAgeMs: number;
+  /** USD, positive; 0 = off. */
+  dailyLossLimit: number;
+  /** 0 = off. */
+  duplicateWindowMs: number;
+  refuseWhenFeedStale: boolean;
 }
 
 /** State gate: HALTED and PAUSED refuse; REDUCING lets only an order that shrinks the position. */
@@ -96,28 +122,99 @@ export function checkOrderRate(sentInWindow: number, limits: RiskLimits): RiskRe
   return sentInWindow < limits.maxOrdersPerSec ? RiskReason.OK : RiskReason.ORDER_RATE;
 }
 
-/** A sliding one-second window of order send times, in a fixed ring: no allocation. */
+/** `sentInWindow`: orders sent in the last minute. */
+export function checkOrderRatePerMin(sentInWindow: number, limits: RiskLimits): RiskReason {
+  return sentInWindow < limits.maxOrdersPerMin ? RiskReason.OK : RiskReason.ORDER_RATE_PER_MIN;
+}
+
+/**
+ * Loss of the day: `pnl` (realized + unrealized, USD) at or below -daily_loss_limit refuses (and
+ * the engine halts trading). A loss one cent short of the limit passes.
+ */
+export function checkDailyLoss(pnl: number, limits: RiskLimits): RiskReason {
+  return limits.dailyLossLimit > 0 && pnl <= -limits.dailyLossLimit ? RiskReason.DAILY_LOSS : RiskReason.OK;
+}
+
+/**
+ * Fat finger: a limit price at most `collar_bps` from `refPx`, the touching side of the last
+ * quote (ask for a buy, bid for a sell), either way. Market orders (`limitPx` 0) and symbols
+ * without a quote pass here (the stale-quote check refuses the latter).
+ */
+export function checkPriceCollar(limitPx: number, refPx: number, limits: RiskLimits): RiskReason {
+  if (limits.collarBps <= 0 || limitPx <= 0 || refPx <= 0) return RiskReason.OK;
+  return Math.abs(limitPx - refPx) * 10_000 <= limits.collarBps * refPx ? RiskReason.OK : RiskReason.PRICE_COLLAR;
+}
+
+/** The symbol's last quote must exist and be at most `max_quote_age_ms` old (`ageNs`). */
+export function checkQuoteAge(hasQuote: boolean, ageNs: number, limits: RiskLimits): RiskReason {
+  if (!limits.refuseWhenFeedStale || limits.maxQuoteAgeMs <= 0) return RiskReason.OK;
+  return hasQuote && ageNs <= limits.maxQuoteAgeMs * 1e6 ? RiskReason.OK : RiskReason.STALE_QUOTE;
+}
+
+/**
+ * Gross exposure (`gross`: Σ |position| × last price, USD) plus what this order could add at
+ * `price`: the growth of the symbol's worst-case position (position + open orders on the order's
+ * side + the order) over its position now. An order that does not grow it always passes.
+ */
+export function checkGrossExposure(gross: number, position: number, openSameSide: number, signedQty: number, price: number, limits: RiskLimits): RiskReason {
+  const growth = Math.abs(position + openSameSide + signedQty) - Math.abs(position + openSameSide);
+  if (growth <= 0) return RiskReason.OK;
+  const added = (Math.abs(position + openSameSide + signedQty) - Math.abs(position)) * price;
+  return gross + added <= limits.maxGrossExposure ? RiskReason.OK : RiskReason.MAX_GROSS_EXPOSURE;
+}
+
+/** `lastSameNs`: when the last order with this symbol, side and price went (see `DuplicateGuard`). */
+export function checkDuplicate(lastSameNs: number, nowNs: number, limits: RiskLimits): RiskReason {
+  return limits.duplicateWindowMs > 0 && nowNs - lastSameNs < limits.duplicateWindowMs * 1e6 ? RiskReason.DUPLICATE_ORDER : RiskReason.OK;
+}
+
+/**
+ * A sliding window of order send times (one second unless told), in a fixed ring. `countSince`
+ * and `record` allocate nothing; `ensureCapacity` allocates, and is called only when the limits
+ * change.
+ */
 export class OrderRateWindow {
-  readonly #times: Float64Array;
+  #times: Float64Array;
+  /** Next slot to write. */
   #head = 0;
+  /** Oldest send kept (valid when #count > 0). */
+  #tail = 0;
   #count = 0;
   constructor(capacity: number) {
     this.#times = new Float64Array(Math.max(1, capacity));
   }
-  /** Orders sent within `windowNs` before `nowNs`. */
+  /** Orders sent within `windowNs` before `nowNs` (forgets the older ones). */
   countSince(nowNs: number, windowNs = 1e9): number {
     const t = this.#times;
-    while (this.#count > 0) {
-      const oldest = t[(this.#head - this.#count + t.length) % t.length]!;
-      if (nowNs - oldest < windowNs) break;
-      this.#count--;
+    let count = this.#count;
+    let tail = this.#tail;
+    while (count > 0 && nowNs - t[tail]! >= windowNs) {
+      tail = tail + 1 === t.length ? 0 : tail + 1;
+      count--;
     }
-    return this.#count;
+    this.#tail = tail;
+    this.#count = count;
+    return count;
+  }
+  get capacity(): number {
+    return this.#times.length;
+  }
+  /** Grows the ring to at least `capacity`, keeping the sends it holds (allocates). */
+  ensureCapacity(capacity: number): void {
+    const old = this.#times;
+    if (capacity <= old.length) return;
+    const t = new Float64Array(capacity);
+    for (let k = 0; k < this.#count; k++) t[k] = old[(this.#tail + k) % old.length]!;
+    this.#times = t;
+    this.#tail = 0;
+    this.#head = this.#count;
   }
   record(nowNs: number): void {
     const t = this.#times;
+    const n = t.length;
     t[this.#head] = nowNs;
-    this.#head = (this.#head + 1) % t.length;
-    if (this.#count < t.length) this.#count++;
+    this.#head = this.#head + 1 === n ? 0 : this.#head + 1;
+    if (this.#count < n) this.#count++;
+    else this.#tail = this.#tail + 1 === n ? 0 : this.#tail + 1; // full: the oldest is overwritten
   }
 }

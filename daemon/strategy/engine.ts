@@ -17,7 +17,9 @@ import type { QuoteBook } from "../shm/quote-book.ts";
 import type { Config } from "../config/schema.ts";
 import { MetricsBlock } from "../metrics/block.ts";
 import { StrategyMetrics } from "../metrics/layouts.ts";
-import { RISK_REASON_NAMES } from "../risk/checks.ts";
+import { RISK_REASON_NAMES, type RiskReason } from "../risk/checks.ts";
+import { RiskEngine } from "../risk/engine.ts";
+import { RiskLimitsBlock } from "../risk/limits-block.ts";
 import { RecordKind, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2, F_P3 } from "../shm/records.ts";
 import { nowNs } from "../shm/clock.ts";
 
@@ -34,10 +36,15 @@ export interface EngineParts {
   stopRequested: () => boolean;
   onStrategyError: (err: unknown, callback: string) => void;
   log: (message: string) => void;
+  /** The limits main writes (the worker's); a private block from `config.risk` when absent. */
+  riskLimits?: RiskLimitsBlock;
+  /** Risk halted trading (the daily loss limit): rare, once per halt. */
+  onRiskHalt?: (reason: RiskReason, pnl: number, limit: number) => void;
 }
 
 export class StrategyEngine {
   readonly runtime: StrategyRuntime;
+  readonly risk: RiskEngine;
   #strategy: Strategy | null;
   #callback = "onStart";
   readonly #p: EngineParts;
@@ -63,19 +70,17 @@ export class StrategyEngine {
     const cOrders = m.counterIndex("orders_submitted");
     const hDecision = m.histogram("decision");
     const riskCounters = RISK_REASON_NAMES.map((r) => m.counterIndex(`risk_reject_${r}`));
-    const risk = p.config.risk;
+    this.risk = new RiskEngine({
+      symbols: p.symbols.length,
+      limits: p.riskLimits ?? RiskLimitsBlock.create(p.config.risk),
+      control: p.control,
+      book: p.book,
+      onHalt: p.onRiskHalt,
+    });
     this.runtime = new StrategyRuntime(
       p.symbols,
-      {
-        maxOrderQty: risk.max_order_qty,
-        maxOrderNotional: risk.max_order_notional,
-        maxPositionQty: risk.max_position_qty,
-        maxOpenOrders: risk.max_open_orders,
-        maxOrdersPerSec: risk.max_orders_per_sec,
-      },
+      this.risk,
       p.orders,
-      p.control,
-      p.book,
       {
         onRiskReject: (reason) => m.add(riskCounters[reason]!, 1),
         onOrderSent: (decisionNs) => {
@@ -86,7 +91,6 @@ export class StrategyEngine {
       },
       p.stopRequested,
     );
-    this.runtime.refuseWhenFeedStale = risk.refuse_when_feed_stale;
     this.#strategy = p.strategy;
   }
 
@@ -127,6 +131,7 @@ export class StrategyEngine {
     const n = md.available();
     if (n === 0) return 0;
     const runtime = this.runtime;
+    const risk = this.risk;
     const q = runtime.views.quote;
     const t = runtime.views.trade;
     const symbols = this.#p.symbols;
@@ -145,12 +150,15 @@ export class StrategyEngine {
       const strategy = this.#strategy;
       if (kind === RecordKind.QUOTE) {
         quotes++;
+        const s = i32[i + I_SYMBOL]!;
+        const bidPx = f64[f + F_P0]!;
+        const askPx = f64[f + F_P1]!;
+        risk.onQuote(s, bidPx, askPx); // marks for P&L and gross exposure (may halt on the loss limit)
         if (strategy?.onQuote) {
-          const s = i32[i + I_SYMBOL]!;
           q.symbolId = s;
           q.symbol = symbols[s]!;
-          q.bidPx = f64[f + F_P0]!;
-          q.askPx = f64[f + F_P1]!;
+          q.bidPx = bidPx;
+          q.askPx = askPx;
           q.bidSize = f64[f + F_P2]!;
           q.askSize = f64[f + F_P3]!;
           q.recvNs = runtime.tickRecvNs;

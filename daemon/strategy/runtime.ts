@@ -1,17 +1,15 @@
 /**
- * The strategy's side of the order path: the `StrategyContext` a strategy trades through,
- * the pre-trade risk checks, and the strategy's own view of its orders and positions (kept
- * from the exec events the execution worker sends back).
+ * The strategy's side of the order path: the `StrategyContext` a strategy trades through, and
+ * the strategy's own view of its orders and positions (kept from the exec events the execution
+ * worker sends back; the positions live in the risk engine's ledger, which needs them too).
  *
- * Runs on the strategy worker's thread only. `submit` runs the risk checks and, when they pass,
+ * Runs on the strategy worker's thread only. `submit` asks the risk engine and, when it passes,
  * writes one ORDER_NEW record into the order ring and publishes it at once (an order must not
  * wait for a batch). Nothing here allocates per tick or per order except the strings a
  * strategy's own `log` builds.
  */
 import type { FillView, OrderSpec, OrderUpdateView, QuoteView, StrategyContext, TradeView } from "./api.ts";
 import type { SpscRing } from "../shm/ring.ts";
-import { W_BROKER_BUDGET, W_BROKER_READY, W_FEED_STALE, type ControlBlock } from "../shm/control.ts";
-import type { QuoteBook } from "../shm/quote-book.ts";
 import {
   RecordKind,
   Side,
@@ -30,21 +28,8 @@ import {
   F_P3,
   REJECT_REASONS,
 } from "../shm/records.ts";
-import {
-  RiskReason,
-  RISK_REASON_NAMES,
-  OrderRateWindow,
-  checkTradingState,
-  checkOrderShape,
-  checkOrderQty,
-  checkOrderNotional,
-  checkPosition,
-  checkOpenOrders,
-  checkOrderRate,
-  checkFeedFresh,
-  checkBroker,
-  type RiskLimits,
-} from "../risk/checks.ts";
+import { RiskReason, RISK_REASON_NAMES } from "../risk/checks.ts";
+import type { RiskEngine } from "../risk/engine.ts";
 import { nowNs } from "../shm/clock.ts";
 
 const ORDER_TABLE = 1 << 16;
@@ -71,6 +56,7 @@ export class StrategyRuntime implements StrategyContext {
   readonly views = new Views();
   readonly symbols: readonly string[];
   readonly #ids: Map<string, number>;
+  /** The risk engine's positions (signed, per symbol id). */
   readonly #positions: Float64Array;
   /** Open quantity on the buy side (+) and the sell side (-) per symbol. */
   readonly #openBuy: Float64Array;
@@ -83,32 +69,26 @@ export class StrategyRuntime implements StrategyContext {
   readonly #oSide = new Int8Array(ORDER_TABLE);
   readonly #oLeaves = new Float64Array(ORDER_TABLE);
   readonly #oLive = new Uint8Array(ORDER_TABLE);
-  readonly #rate: OrderRateWindow;
   #nextOrderId = 1;
   /** Receive time of the tick being handled (travels with the orders it causes). */
   tickRecvNs = 0;
   /** When the worker took the current record off the ring. */
   tickConsumedNs = 0;
   lastReject = "";
-  /** risk.refuse_when_feed_stale. */
-  refuseWhenFeedStale = true;
 
   constructor(
     symbols: readonly string[],
-    readonly limits: RiskLimits,
+    readonly risk: RiskEngine,
     readonly orders: SpscRing,
-    readonly control: ControlBlock,
-    readonly book: QuoteBook,
     readonly hooks: RuntimeHooks,
     readonly stopRequested: () => boolean,
   ) {
     this.symbols = Object.freeze([...symbols]);
     this.#ids = new Map(symbols.map((s, i) => [s, i]));
-    this.#positions = new Float64Array(symbols.length);
+    this.#positions = risk.positions;
     this.#openBuy = new Float64Array(symbols.length);
     this.#openSell = new Float64Array(symbols.length);
     this.#openCount = new Int32Array(symbols.length);
-    this.#rate = new OrderRateWindow(Math.max(1, limits.maxOrdersPerSec) + 1);
   }
 
   symbolId(symbol: string): number {
@@ -141,22 +121,9 @@ export class StrategyRuntime implements StrategyContext {
     if (type === undefined || tif === undefined) return this.#refuse(RiskReason.INVALID_ORDER);
     const buy = order.side === "buy";
     const qty = order.qty;
-    const signed = buy ? qty : -qty;
     const limitPx = type === OrderType.LIMIT || type === OrderType.STOP_LIMIT ? (order.limitPx ?? NaN) : 0;
-    let px = limitPx;
-    if (px === 0) px = this.book.read(s) ? (buy ? this.book.askPx : this.book.bidPx) : 0;
-    const limits = this.limits;
     const now = nowNs();
-    const reason =
-      checkTradingState(this.control.tradingState(), this.#positions[s]!, signed) ||
-      checkFeedFresh(this.refuseWhenFeedStale && Atomics.load(this.control.words, W_FEED_STALE) === 1) ||
-      checkBroker(Atomics.load(this.control.words, W_BROKER_READY) === 1, Atomics.load(this.control.words, W_BROKER_BUDGET)) ||
-      checkOrderShape(qty, limitPx) ||
-      checkOrderQty(qty, limits) ||
-      checkOrderNotional(qty, px, limits) ||
-      checkPosition(this.#positions[s]!, buy ? this.#openBuy[s]! : -this.#openSell[s]!, signed, limits) ||
-      checkOpenOrders(this.#openTotal, limits) ||
-      checkOrderRate(this.#rate.countSince(now), limits);
+    const reason = this.risk.check(s, buy, qty, limitPx, buy ? this.#openBuy[s]! : this.#openSell[s]!, this.#openTotal, now);
     if (reason !== RiskReason.OK) return this.#refuse(reason);
 
     const id = this.#nextOrderId++;
@@ -188,7 +155,7 @@ export class StrategyRuntime implements StrategyContext {
     else this.#openSell[s] = this.#openSell[s]! + qty;
     this.#openCount[s]!++;
     this.#openTotal++;
-    this.#rate.record(now);
+    this.risk.onSent(s, buy, limitPx, now);
     this.lastReject = "";
     this.hooks.onOrderSent(pub - (this.tickConsumedNs || now));
     return id;
@@ -224,7 +191,7 @@ export class StrategyRuntime implements StrategyContext {
   applyExecEvent(kind: number, symbolId: number, orderId: number, b: number, lastQty: number, lastPx: number, leaves: number): number {
     if (kind === RecordKind.POSITION) {
       // The broker's position after reconciliation: the strategy starts from it.
-      if (symbolId >= 0 && symbolId < this.symbols.length) this.#positions[symbolId] = lastQty;
+      if (symbolId >= 0 && symbolId < this.symbols.length) this.risk.setPosition(symbolId, lastQty);
       return 0;
     }
     const e = orderId & (ORDER_TABLE - 1);
@@ -232,7 +199,7 @@ export class StrategyRuntime implements StrategyContext {
     const sym = this.symbols[symbolId] ?? "";
     if (kind === RecordKind.FILL) {
       const side = known ? this.#oSide[e]! : (b & 0xf) === Side.BUY ? 1 : -1;
-      this.#positions[symbolId] = this.#positions[symbolId]! + side * lastQty;
+      if (symbolId >= 0 && symbolId < this.symbols.length) this.risk.onFill(symbolId, side * lastQty, lastPx);
       if (known) {
         if (side > 0) this.#openBuy[symbolId] = this.#openBuy[symbolId]! - lastQty;
         else this.#openSell[symbolId] = this.#openSell[symbolId]! - lastQty;

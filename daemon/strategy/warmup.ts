@@ -40,8 +40,12 @@ export function warmUp(config: Config, symbols: readonly string[], strategy: Str
   const book = QuoteBook.create(symbols.length);
   const metrics = MetricsBlock.create(StrategyMetrics);
   let error: string | null = null;
-  // No order-rate or open-order limit in the warm-up: the point is to run the sending path.
-  const scratchConfig: Config = { ...config, risk: { ...config.risk, max_orders_per_sec: 10_000, max_open_orders: 1_000_000 } };
+  // No order-rate, open-order, duplicate or loss limit in the warm-up: the point is to run the
+  // sending path (every check still runs).
+  const scratchConfig: Config = {
+    ...config,
+    risk: { ...config.risk, max_orders_per_sec: 10_000, max_orders_per_min: 100_000, max_open_orders: 1_000_000, duplicate_window_ms: 0, daily_loss_limit: 0 },
+  };
   const engine = new StrategyEngine({
     config: scratchConfig,
     symbols,

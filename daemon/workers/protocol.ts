@@ -32,6 +32,8 @@ export interface WorkerInit {
   ordersTable: SharedArrayBuffer;
   positionsTable: SharedArrayBuffer;
   orderCapacity: number;
+  /** The risk limits in force (`risk/limits-block.ts`): main writes, the strategy worker reads. */
+  riskLimits: SharedArrayBuffer;
   metrics: SharedArrayBuffer;
   /** This thread's part of the tuning plan (null: --no-tune). Applied by the worker on itself. */
   tuning: { assignment: ThreadAssignment; numaNode: number | null } | null;
@@ -41,7 +43,9 @@ export type WorkerMessage =
   | { type: "ready"; role: WorkerRole; tid: number; cpu: number; tuning: TuneAction[] }
   | { type: "stopped"; role: WorkerRole }
   | { type: "fatal"; role: WorkerRole; message: string; stack: string }
-  | { type: "strategy-error"; message: string; stack: string; callback: string };
+  | { type: "strategy-error"; message: string; stack: string; callback: string }
+  /** Risk set TRADING to HALTED (`reason`: a RISK_REASON_NAMES entry, e.g. daily_loss). */
+  | { type: "risk-halt"; reason: string; pnl: number; limit: number };
 
 /** Runs a worker body on the init message, reporting ready / stopped / fatal to main. */
 export function serveWorker(run: (init: WorkerInit, ready: () => void) => void | Promise<void>): void {

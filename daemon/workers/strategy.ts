@@ -10,6 +10,9 @@
  * event, then the timer; when there is nothing, wait with the configured strategy (`spin`,
  * `hybrid`, `block`) on this thread's doorbell, which both of its rings ring.
  *
+ * Risk halts trading on the daily loss limit itself (TRADING := HALTED) and tells main in one
+ * `risk-halt` message.
+ *
  * A strategy callback that throws: the error and its stack go to main, trading is HALTED, the
  * strategy is never called again, and the loop keeps draining the rings (positions stay right)
  * so the daemon stays up for an operator.
@@ -23,6 +26,8 @@ import { QuoteBook } from "../shm/quote-book.ts";
 import { MetricsBlock } from "../metrics/block.ts";
 import { StrategyMetrics } from "../metrics/layouts.ts";
 import { StrategyEngine } from "../strategy/engine.ts";
+import { RiskLimitsBlock } from "../risk/limits-block.ts";
+import { RISK_REASON_NAMES } from "../risk/checks.ts";
 import { warmUp } from "../strategy/warmup.ts";
 import { loadStrategy } from "../strategy/load.ts";
 import { nowNs } from "../shm/clock.ts";
@@ -76,6 +81,10 @@ export async function runStrategy(init: WorkerInit, ready: () => void): Promise<
       postMessage({ type: "strategy-error", message: e.message, stack: e.stack ?? "", callback } satisfies WorkerMessage);
     },
     log: (msg) => console.log(`strategy: ${msg}`),
+    riskLimits: new RiskLimitsBlock(init.riskLimits),
+    onRiskHalt: (reason, pnl, limit) => {
+      postMessage({ type: "risk-halt", reason: RISK_REASON_NAMES[reason], pnl, limit } satisfies WorkerMessage);
+    },
   });
   engine.start();
 

@@ -9,7 +9,11 @@ import type { StatusDocument } from "../../daemon/http/status.ts";
 const MAIN = join(ROOT, "daemon/main.ts");
 
 async function cli(...args: string[]) {
-  const proc = Bun.spawn([BUN, MAIN, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env, POLYGON_API_KEY: "k", ALPACA_KEY_ID: "i", ALPACA_SECRET_KEY: "s" } });
+  return cliWith({}, ...args);
+}
+
+async function cliWith(env: Record<string, string>, ...args: string[]) {
+  const proc = Bun.spawn([BUN, MAIN, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env, POLYGON_API_KEY: "k", ALPACA_KEY_ID: "i", ALPACA_SECRET_KEY: "s", TRADINGD_API_TOKEN: "", CREDENTIALS_DIRECTORY: "", ...env } });
   const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   return { code, stdout, stderr };
 }
@@ -112,6 +116,46 @@ describe("tradingd command line", () => {
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(1);
     expect(d.log()).toContain("SIGTERM again: exiting at once");
+  });
+
+  test("listening beyond loopback with no API token is a config error (78), before anything starts", async () => {
+    const flag = await cli("run", "--no-tune", "--listen", "0.0.0.0:0");
+    expect([flag.code, flag.stderr.trim().split("\n").at(-1)]).toEqual([
+      78,
+      "--listen: 0.0.0.0 is not a loopback address and no API token is configured: set TRADINGD_API_TOKEN or the systemd credential api_token, or listen on 127.0.0.1",
+    ]);
+    const file = tempFile("open.yaml", 'http: { listen: "[::]:0" }\n');
+    const config = await cli("run", "--no-tune", "--config", file);
+    expect([config.code, config.stderr.trim().split("\n").at(-1)!.split(":")[0]]).toEqual([78, "http.listen"]);
+    expect(config.stderr).not.toContain("worker ready");
+  });
+
+  test("with a token, listening beyond loopback starts (and the control API says where the token came from)", async () => {
+    await using d = await startDaemon([BUN, MAIN, "run", "--no-tune", "--listen", "0.0.0.0:0"], ROOT, { TRADINGD_API_TOKEN: "abc-123" });
+    expect(d.log()).toContain("control API: bearer token from environment variable TRADINGD_API_TOKEN");
+    await waitUntil(async () => (await fetch(`${d.url}/readyz`)).status === 200, "/readyz to answer 200");
+    expect((await fetch(`${d.url}/status`)).status).toBe(401);
+    d.proc.kill("SIGTERM");
+    expect(await d.proc.exited).toBe(0);
+  });
+
+  test("an API token a bearer header cannot carry is a config error (78) that does not print it", async () => {
+    const r = await cliWith({ TRADINGD_API_TOKEN: "two words" }, "run", "--no-tune", "--listen", "127.0.0.1:0");
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("environment variable TRADINGD_API_TOKEN: the API token is empty or has characters a bearer token cannot carry");
+    expect(r.stderr).not.toContain("two words");
+  });
+
+  test("ctl: usage errors exit 2; it reads only http from --config (unset ${VAR}s elsewhere do not matter)", async () => {
+    for (const args of [["ctl"], ["ctl", "explode"], ["ctl", "pause", "now"], ["ctl", "status", "--reason", "x"], ["ctl", "risk", "=3"], ["ctl", "status", "--url", "localhost:8080"]]) {
+      expect([args.join(" "), (await cli(...args)).code]).toEqual([args.join(" "), 2]);
+    }
+    await using probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    const port = probe.port;
+    probe.stop(true);
+    const file = tempFile("ctl.yaml", `http: { listen: "127.0.0.1:${port}" }\nfeed: { kind: polygon, polygon: { api_key: "\${NOT_SET_FOR_CTL}" } }\n`);
+    const r = await cli("ctl", "status", "--config", file);
+    expect([r.code, r.stderr]).toEqual([1, `tradingd ctl: cannot reach tradingd at http://127.0.0.1:${port}: connection refused (is it running, and on that address?)\n`]);
   });
 
   test("a replay file that is missing or not a recording is a config error (78) naming it", async () => {

@@ -17,7 +17,7 @@ async function running(params: string, sim = "") {
 feed: { synthetic: { rate_events_per_sec: 5000, trade_ratio: 0 } }
 strategy: { name: module, module: ${join(import.meta.dir, "../gateways/alpaca/orders-fixture.ts")}, params: { ${params} }, warmup_events: 0 }
 broker: { sim: { latency_us: 0 ${sim} } }
-risk: { max_orders_per_sec: 100000, max_open_orders: 100000, max_position_qty: 1000000 }
+risk: { max_orders_per_sec: 100000, max_orders_per_min: 1000000, max_open_orders: 100000, max_position_qty: 1000000, max_gross_exposure: 1e12, collar_bps: 0, duplicate_window_ms: 0 }
 `,
       "control.test",
       {},

@@ -4,7 +4,13 @@ import {
   RISK_REASON_NAMES,
   RiskReason,
   checkBroker,
+  checkDailyLoss,
+  checkDuplicate,
   checkFeedFresh,
+  checkGrossExposure,
+  checkOrderRatePerMin,
+  checkPriceCollar,
+  checkQuoteAge,
   checkOpenOrders,
   checkOrderNotional,
   checkOrderQty,
@@ -14,14 +20,22 @@ import {
   checkTradingState,
   type RiskLimits,
 } from "../../daemon/risk/checks.ts";
+import { DuplicateGuard } from "../../daemon/risk/duplicate-guard.ts";
 import { TradingState } from "../../daemon/shm/control.ts";
 
 const LIMITS: RiskLimits = Object.freeze({
   maxOrderQty: 1_000,
   maxOrderNotional: 50_000,
   maxPositionQty: 2_000,
+  maxGrossExposure: 1_000_000,
   maxOpenOrders: 10,
   maxOrdersPerSec: 5,
+  maxOrdersPerMin: 180,
+  collarBps: 500,
+  maxQuoteAgeMs: 2_000,
+  dailyLossLimit: 10_000,
+  duplicateWindowMs: 500,
+  refuseWhenFeedStale: true,
 });
 
 const name = (r: RiskReason) => RISK_REASON_NAMES[r];
@@ -64,6 +78,74 @@ describe("limit checks pass at the limit and refuse one past it", () => {
     expect([checkOrderRate(4, LIMITS), checkOrderRate(5, LIMITS), checkOrderRate(0, LIMITS)].map(name)).toEqual(["ok", "order_rate", "ok"]);
   });
 
+  test("max_orders_per_min: with limit-1 sent in the minute one more passes; with limit sent it is refused", () => {
+    expect([checkOrderRatePerMin(179, LIMITS), checkOrderRatePerMin(180, LIMITS)].map(name)).toEqual(["ok", "order_rate_per_min"]);
+  });
+
+  test("price collar (500 bps): a buy 5 % above or below the ask passes, a cent further is refused; market orders and unquoted symbols pass", () => {
+    const off = { ...LIMITS, collarBps: 0 };
+    expect(
+      [
+        checkPriceCollar(105, 100, LIMITS),
+        checkPriceCollar(105.01, 100, LIMITS),
+        checkPriceCollar(95, 100, LIMITS),
+        checkPriceCollar(94.99, 100, LIMITS),
+        checkPriceCollar(0, 100, LIMITS), // market order
+        checkPriceCollar(1000, 0, LIMITS), // no quote: the stale-quote check decides
+        checkPriceCollar(1000, 100, off),
+      ].map(name),
+    ).toEqual(["ok", "price_collar", "ok", "price_collar", "ok", "ok", "ok"]);
+  });
+
+  test("quote age: a quote exactly max_quote_age_ms old passes, 1 ns older or none at all is refused; 0 or refuse_when_feed_stale false turns it off", () => {
+    const MS = 1e6;
+    expect(
+      [
+        checkQuoteAge(true, 2_000 * MS, LIMITS),
+        checkQuoteAge(true, 2_000 * MS + 1, LIMITS),
+        checkQuoteAge(false, 0, LIMITS),
+        checkQuoteAge(false, 0, { ...LIMITS, maxQuoteAgeMs: 0 }),
+        checkQuoteAge(true, 1e15, { ...LIMITS, refuseWhenFeedStale: false }),
+      ].map(name),
+    ).toEqual(["ok", "stale_quote", "stale_quote", "ok", "ok"]);
+  });
+
+  test("gross exposure: what the order can add, on top of Σ|position| × price, may reach the limit but not pass it; shrinking orders always pass", () => {
+    const G = { ...LIMITS, maxGrossExposure: 100_000 };
+    expect(
+      [
+        checkGrossExposure(90_000, 0, 0, 100, 100, G), // +10,000: exactly the limit
+        checkGrossExposure(90_000, 0, 0, 100, 100.01, G),
+        checkGrossExposure(85_000, 50, 50, 100, 100, G), // long 50 + 50 open + 100: adds (200-50) × 100
+        checkGrossExposure(85_000, 50, 50, 101, 100, G),
+        checkGrossExposure(85_000, -50, -50, -100, 100, G), // the short side alike
+        checkGrossExposure(85_000, -50, -50, -101, 100, G),
+        checkGrossExposure(500_000, 1_000, 0, -400, 100, G), // over the limit, but reducing: passes
+        checkGrossExposure(500_000, 1_000, 0, -2_500, 100, G), // through zero to short 1500: grows, refused
+      ].map(name),
+    ).toEqual(["ok", "max_gross_exposure", "ok", "max_gross_exposure", "ok", "max_gross_exposure", "ok", "max_gross_exposure"]);
+  });
+
+  test("daily loss (10,000): a loss a cent short of the limit passes, the limit itself is refused; 0 is off", () => {
+    expect(
+      [checkDailyLoss(-9_999.99, LIMITS), checkDailyLoss(-10_000, LIMITS), checkDailyLoss(-10_000.01, LIMITS), checkDailyLoss(5_000, LIMITS), checkDailyLoss(-1e9, { ...LIMITS, dailyLossLimit: 0 })].map(
+        name,
+      ),
+    ).toEqual(["ok", "daily_loss", "daily_loss", "ok", "ok"]);
+  });
+
+  test("duplicate (500 ms): the same order 1 ns short of the window is refused, at the window it passes; never sent passes", () => {
+    const MS = 1e6;
+    expect(
+      [
+        checkDuplicate(0, 500 * MS - 1, LIMITS),
+        checkDuplicate(0, 500 * MS, LIMITS),
+        checkDuplicate(Number.NEGATIVE_INFINITY, 0, LIMITS),
+        checkDuplicate(0, 1, { ...LIMITS, duplicateWindowMs: 0 }),
+      ].map(name),
+    ).toEqual(["duplicate_order", "ok", "ok", "ok"]);
+  });
+
   test("order shape: qty must be positive and finite, price non-negative (0 = market) and finite", () => {
     const cases: [number, number][] = [
       [100, 10],
@@ -80,7 +162,7 @@ describe("limit checks pass at the limit and refuse one past it", () => {
   });
 
   test("every reason code has a name", () => {
-    expect(RISK_REASON_NAMES.length as number).toBe(RiskReason.BROKER_NOT_READY + 1);
+    expect(RISK_REASON_NAMES.length as number).toBe(RiskReason.DUPLICATE_ORDER + 1);
     expect(RISK_REASON_NAMES[RiskReason.STALE_DATA]).toBe("stale_data");
   });
 
@@ -174,6 +256,14 @@ describe("OrderRateWindow", () => {
     expect([w.countSince(150, 100), w.countSince(199, 100), w.countSince(200, 100)]).toEqual([1, 1, 0]);
   });
 
+  test("ensureCapacity keeps the sends in the window, oldest first, and the count goes past the old capacity", () => {
+    const w = new OrderRateWindow(3);
+    for (let k = 0; k < 5; k++) w.record(k * 100 * MS); // keeps 0.2, 0.3, 0.4 s
+    w.ensureCapacity(6);
+    for (let k = 5; k < 8; k++) w.record(k * 100 * MS);
+    expect({ capacity: w.capacity, all: w.countSince(700 * MS), at1_45s: w.countSince(1450 * MS) }).toEqual({ capacity: 6, all: 6, at1_45s: 3 });
+  });
+
   test("with the capacity the strategy runtime uses (max_orders_per_sec + 1), the rate check refuses the (limit+1)-th send in a second", () => {
     const w = new OrderRateWindow(LIMITS.maxOrdersPerSec + 1);
     const verdicts: string[] = [];
@@ -186,5 +276,28 @@ describe("OrderRateWindow", () => {
     // At 1.0 s the first send (at 0) has aged out, so one more passes.
     const at1s = name(checkOrderRate(w.countSince(SEC), LIMITS));
     expect({ verdicts, at1s }).toEqual({ verdicts: ["ok", "ok", "ok", "ok", "ok", "order_rate", "order_rate", "order_rate"], at1s: "ok" });
+  });
+});
+
+describe("DuplicateGuard", () => {
+  test("returns the newest matching send not before the bound; a match older than the bound is not found", () => {
+    const g = new DuplicateGuard(4);
+    g.record(0, true, 100, 10);
+    g.record(0, false, 100, 20); // other side
+    g.record(1, true, 100, 30); // other symbol
+    g.record(0, true, 100, 40);
+    expect([g.lastSent(0, true, 100), g.lastSent(0, true, 100, 41), g.lastSent(0, true, 100.01), g.lastSent(0, false, 100, 15), g.lastSent(0, false, 100, 21)]).toEqual([
+      40,
+      Number.NEGATIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      20,
+      Number.NEGATIVE_INFINITY,
+    ]);
+  });
+
+  test("keeps only the last `capacity` sends: the oldest is forgotten once the ring wraps", () => {
+    const g = new DuplicateGuard(4);
+    for (let k = 0; k < 5; k++) g.record(0, true, 100 + k, k); // 100 (the first) is overwritten
+    expect([g.lastSent(0, true, 100), g.lastSent(0, true, 101), g.lastSent(0, true, 104)]).toEqual([Number.NEGATIVE_INFINITY, 1, 4]);
   });
 });

@@ -44,6 +44,8 @@ broker:
     reconnect: { initial_ms: 5, max_ms: 20 }
 journal_path: ${journalPath}
 journal_sync: normal
+# The fixture's limit of 1000 (always marketable) is far outside the price collar; it resends the same order.
+risk: { collar_bps: 0, duplicate_window_ms: 0 }
 ${opts.yaml ?? ""}
 `,
     "alpaca.test",
