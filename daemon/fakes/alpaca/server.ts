@@ -60,6 +60,7 @@ import { SlidingWindowRateLimit } from "./rate-limit.ts";
 import { answerRest, type RestReply } from "./rest.ts";
 import { FakeAlpacaStreamConnection, type StreamConnectionData } from "./stream-connection.ts";
 import { WallClock } from "./timestamps.ts";
+import { ConditionWaiters } from "../waiters.ts";
 
 /** Shaped like paper credentials (`PK…`); not a real key. */
 export const DEFAULT_KEY_ID = "PKFAKE0000000000000A";
@@ -132,13 +133,6 @@ export interface RecordedTradeUpdate {
   text: string;
 }
 
-interface Waiter {
-  check: () => boolean;
-  resolve: () => void;
-  reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 const JSON_CONTENT_TYPE = "application/json; charset=UTF-8";
 
 /** Default bodies of `failNext` by status (401, 403, 429 as the real API; the rest ours). */
@@ -184,7 +178,7 @@ export class FakeAlpacaServer implements AsyncDisposable {
   #dropsArmed = 0;
   #nextConnectionId = 1;
   #closed = false;
-  #waiters = new Set<Waiter>();
+  readonly #waiters = new ConditionWaiters();
 
   /** Starts listening (Bun.serve is synchronous; `start` is async for symmetry with other fakes). */
   static async start(options: FakeAlpacaServerOptions = {}): Promise<FakeAlpacaServer> {
@@ -364,31 +358,15 @@ export class FakeAlpacaServer implements AsyncDisposable {
    * update, quote and stream event. Rejects after `timeoutMs` or on `close()`.
    */
   waitFor(condition: () => unknown, what = "condition", timeoutMs = 10_000): Promise<void> {
-    if (condition()) return Promise.resolve();
-    if (this.#closed) return Promise.reject(new Error(`fake alpaca server closed while waiting for ${what}`));
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        check: () => Boolean(condition()),
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#waiters.delete(waiter);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-        }, timeoutMs),
-      };
-      this.#waiters.add(waiter);
-    });
+    if (this.#closed && !condition()) return Promise.reject(new Error(`fake alpaca server closed while waiting for ${what}`));
+    return this.#waiters.wait(condition, what, timeoutMs);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#server.stop(true);
-    for (const w of this.#waiters) {
-      clearTimeout(w.timer);
-      w.reject(new Error("fake alpaca server closed"));
-    }
-    this.#waiters.clear();
+    this.#waiters.rejectAll("fake alpaca server closed");
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -540,23 +518,9 @@ export class FakeAlpacaServer implements AsyncDisposable {
   }
 
   #notify(): void {
-    for (const w of this.#waiters) {
-      let done = false;
-      try {
-        done = w.check();
-      } catch (e) {
-        this.#waiters.delete(w);
-        clearTimeout(w.timer);
-        w.reject(e instanceof Error ? e : new Error(String(e)));
-        continue;
-      }
-      if (done) {
-        this.#waiters.delete(w);
-        clearTimeout(w.timer);
-        w.resolve();
-      }
-    }
+    this.#waiters.notify();
   }
+
 }
 
 /**

@@ -51,6 +51,7 @@ import {
   type PolygonStatus,
 } from "./protocol.ts";
 import { runStream, type StreamOptions, type StreamResult } from "./stream.ts";
+import { ConditionWaiters } from "../waiters.ts";
 
 export const DEFAULT_API_KEY = "fake-polygon-key";
 
@@ -96,13 +97,6 @@ export interface FakePolygonStats {
   clientMessages: number;
 }
 
-interface Waiter {
-  check: () => boolean;
-  resolve: () => void;
-  reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 export class FakePolygonServer implements AsyncDisposable {
   /** Accepted keys; tests may add or delete while running. Ignored when constructed with `"any"`. */
   readonly apiKeys: Set<string>;
@@ -117,7 +111,7 @@ export class FakePolygonServer implements AsyncDisposable {
   #onClientMessage: ((message: ClientMessage) => void) | undefined;
   #nextId = 1;
   #closed = false;
-  #waiters = new Set<Waiter>();
+  readonly #waiters = new ConditionWaiters();
 
   /** Starts listening (Bun.serve is synchronous; `start` is async for symmetry with other fakes). */
   static async start(options: FakePolygonServerOptions = {}): Promise<FakePolygonServer> {
@@ -274,20 +268,8 @@ export class FakePolygonServer implements AsyncDisposable {
    * and close. Rejects after `timeoutMs` (a bound for a broken build) or on `close()`.
    */
   waitFor(condition: () => unknown, what = "condition", timeoutMs = 10_000): Promise<void> {
-    if (condition()) return Promise.resolve();
-    if (this.#closed) return Promise.reject(new Error(`fake polygon server closed while waiting for ${what}`));
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        check: () => Boolean(condition()),
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#waiters.delete(waiter);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-        }, timeoutMs),
-      };
-      this.#waiters.add(waiter);
-    });
+    if (this.#closed && !condition()) return Promise.reject(new Error(`fake polygon server closed while waiting for ${what}`));
+    return this.#waiters.wait(condition, what, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -295,11 +277,7 @@ export class FakePolygonServer implements AsyncDisposable {
     this.#closed = true;
     for (const c of this.connections) if (c.authTimer) clearTimeout(c.authTimer);
     await this.#server.stop(true);
-    for (const w of this.#waiters) {
-      clearTimeout(w.timer);
-      w.reject(new Error("fake polygon server closed"));
-    }
-    this.#waiters.clear();
+    this.#waiters.rejectAll("fake polygon server closed");
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -412,23 +390,9 @@ export class FakePolygonServer implements AsyncDisposable {
   }
 
   #notify(): void {
-    for (const w of this.#waiters) {
-      let done = false;
-      try {
-        done = w.check();
-      } catch (e) {
-        this.#waiters.delete(w);
-        clearTimeout(w.timer);
-        w.reject(e instanceof Error ? e : new Error(String(e)));
-        continue;
-      }
-      if (done) {
-        this.#waiters.delete(w);
-        clearTimeout(w.timer);
-        w.resolve();
-      }
-    }
+    this.#waiters.notify();
   }
+
 }
 
 function countMarketEvents(events: readonly object[]): number {

@@ -100,9 +100,11 @@ export class AlpacaGateway {
     this.journal.recordIntent({ clientOrderId, localOrderId: orderId, symbol, side: req.side, type: req.type, timeInForce: req.time_in_force, qty, limitPrice: req.limit_price ? limitPx : null, stopPrice: req.stop_price ? stopPx : null, createdAtMs: Date.now(), qtyDecimal: req.qty, limitPriceDecimal: req.limit_price ?? null, stopPriceDecimal: req.stop_price ?? null });
     this.#live.set(clientOrderId, l);
     this.#byOrderId.set(orderId, clientOrderId);
+    // No separate "sent" commit: an intent and a sent-without-answer order are both in doubt at
+    // startup and both looked up, so a second fsync before the wire would buy nothing.
+    const answer = this.rest.submitOrder(req); // the request is written before this returns
     this.hooks.onOrderSent(tickRecvNs);
-    this.journal.markSent(clientOrderId, Date.now());
-    void this.rest.submitOrder(req).then((r) => this.#onSubmitResult(clientOrderId, l, r));
+    void answer.then((r) => this.#onSubmitResult(clientOrderId, l, r));
   }
 
   #onSubmitResult(clientOrderId: string, l: Live, r: Awaited<ReturnType<AlpacaRest["submitOrder"]>>): void {
