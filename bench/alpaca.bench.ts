@@ -76,7 +76,7 @@ import { W_BROKER_READY } from "../daemon/shm/control.ts";
 import { nowNs } from "../daemon/shm/clock.ts";
 import { configureLog } from "../daemon/log.ts";
 import { stageSnapshots, type Stage } from "../daemon/http/metrics.ts";
-import { QUICK, config, cpuSeconds, delta, fmtUs, median, ratio, sleep } from "./support.ts";
+import { QUICK, config, cpuSeconds, delta, fmtUs, median, ratio, sleep, until } from "./support.ts";
 
 const RUNS1 = QUICK ? 1 : 5;
 const N_ORDERS = QUICK ? 500 : 3_000;
@@ -144,15 +144,6 @@ interface OrderRecord {
   status: number | null;
 }
 const takeOrders = async (): Promise<OrderRecord[]> => (await alpaca.call({ type: "orders" }, "orders")).list;
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) return false;
-    await sleep(2);
-  }
-  return true;
-}
 
 interface Pct {
   p50: number;

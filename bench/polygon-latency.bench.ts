@@ -60,7 +60,7 @@ import { FeedMetrics } from "../daemon/metrics/layouts.ts";
 import { LatencyHistogram } from "../daemon/metrics/histogram.ts";
 import { F_TPUB, F_TRECV, I_A, I_KIND, RecordKind } from "../daemon/shm/records.ts";
 import { nowNs } from "../daemon/shm/clock.ts";
-import { QUICK, cpuSeconds, fmtUs, median, ratio, sleep } from "./support.ts";
+import { QUICK, cpuSeconds, fmtUs, median, ratio, sleep, until } from "./support.ts";
 
 const RUNS = QUICK ? 1 : 5;
 const RUN_MS = QUICK ? 700 : 2_000;
@@ -121,15 +121,6 @@ function stream(c: Case, count: number, written: SharedArrayBuffer): Promise<Str
     if (m.type !== "done") throw new Error(`fake worker: ${m.message ?? JSON.stringify(m)}`);
     return m as StreamDone;
   });
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) return false;
-    await sleep(2);
-  }
-  return true;
 }
 
 // ---- one run --------------------------------------------------------------------------------

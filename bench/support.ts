@@ -30,6 +30,16 @@ export const median = (xs: number[]): number => {
   return s.length === 0 ? NaN : s[s.length >> 1]!;
 };
 export const sleep = (ms: number) => Bun.sleep(ms);
+
+/** Polls `cond` every 2 ms; false if it did not hold within `ms`. */
+export async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) return false;
+    await sleep(2);
+  }
+  return true;
+}
 export const mb = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
 export const us = (ns: number) => (Number.isFinite(ns) ? +(ns / 1e3).toFixed(2) : NaN);
 export const fmtUs = (ns: number) => (Number.isFinite(ns) ? `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)} µs` : "–");
