@@ -6,24 +6,9 @@
 import { readFileSync } from "node:fs";
 import { parseConfigText } from "../daemon/config/load.ts";
 import type { Pipeline } from "../daemon/supervisor.ts";
-import type { HistogramSnapshot } from "../daemon/metrics/histogram.ts";
+export { CLK_TCK, cpuSeconds, delta, threadCpu, type HistogramDelta } from "../daemon/bench/measure.ts";
 
 export const QUICK = process.env.BENCH_QUICK === "1";
-
-export const CLK_TCK = (() => {
-  const r = Bun.spawnSync(["getconf", "CLK_TCK"]);
-  const n = Number(r.stdout.toString().trim());
-  return r.exitCode === 0 && n > 0 ? n : 100;
-})();
-
-/** utime + stime of one thread (or the process with "self"), seconds. */
-export function cpuSeconds(tid: number | "self"): number {
-  const path = tid === "self" ? "/proc/self/stat" : `/proc/self/task/${tid}/stat`;
-  const s = readFileSync(path, "utf8");
-  // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based, man 5 proc).
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
 
 export const median = (xs: number[]): number => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -45,48 +30,6 @@ export const us = (ns: number) => (Number.isFinite(ns) ? +(ns / 1e3).toFixed(2) 
 export const fmtUs = (ns: number) => (Number.isFinite(ns) ? `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)} µs` : "–");
 export const fmtRate = (x: number) => `${(x / 1e6).toFixed(3)} M/s`;
 export const ratio = (x: number, y: number) => +(x / y).toFixed(2);
-
-export interface HistogramDelta {
-  count: number;
-  /** Nearest rank; the upper bound of the bucket holding it (as HistogramSnapshot does). */
-  percentile(p: number): number;
-  /** The upper bound of the highest bucket that gained a sample (capped at the histogram's max). */
-  max(): number;
-}
-
-/** Samples recorded between two snapshots of the same histogram, as buckets. */
-export function delta(before: HistogramSnapshot, after: HistogramSnapshot): HistogramDelta {
-  const b = new Float64Array(after.buckets.length);
-  let count = 0;
-  for (let i = 0; i < b.length; i++) {
-    b[i] = after.buckets[i]! - before.buckets[i]!;
-    count += b[i]!;
-  }
-  return {
-    count,
-    percentile(p: number): number {
-      if (count === 0) return NaN;
-      const rank = Math.max(1, Math.ceil((p * count) / 100));
-      let seen = 0;
-      for (let i = 0; i < b.length; i++) {
-        seen += b[i]!;
-        if (seen >= rank) return Math.min(after.upperBoundNs(i), after.maxNs);
-      }
-      return after.maxNs;
-    },
-    max(): number {
-      if (count === 0) return NaN;
-      for (let i = b.length - 1; i >= 0; i--) if (b[i]! > 0) return Math.min(after.upperBoundNs(i), after.maxNs);
-      return after.maxNs;
-    },
-  };
-}
-
-export function threadCpu(p: Pipeline): Record<string, number> {
-  const out: Record<string, number> = { process: cpuSeconds("self") };
-  for (const t of p.threads) out[t.name] = cpuSeconds(t.tid);
-  return out;
-}
 
 /** Involuntary context switches of one thread (preempted while runnable), from its status file. */
 export function preemptions(tid: number): number {

@@ -7,13 +7,15 @@ Usage:
   tradingd check-config FILE
   tradingd tune --plan | --apply-host | --revert [--config FILE]
   tradingd ctl status | pause | resume | reduce | halt | flatten | risk [KEY=VALUE ...]
+  tradingd bench [--seconds N] [--rate N] [--feed synthetic|polygon] [--broker sim|alpaca] [--json] [--max-p99-us N]
+  tradingd fake-exchange [--polygon-port N] [--alpaca-port N] [--host HOST] [--rate N] [--symbols A,B]
   tradingd version
   tradingd help [COMMAND]
 
 With no config, \`run\` starts the embedded default: a dry run on the synthetic feed and the
 simulated broker, HTTP on 127.0.0.1:8080.
 
-Exit codes: 0 ok, 1 failure, 2 usage error, 78 configuration error.
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 a bench budget exceeded, 78 configuration error.
 Run \`tradingd help COMMAND\` for a command's options.`,
   run: `Usage: tradingd run [--config FILE] [--no-tune] [--listen HOST:PORT]
 
@@ -75,6 +77,61 @@ Options:
 
 Exit codes: 0 done, 1 the daemon refused or answered an error (or could not be reached),
 2 usage error, 78 configuration error.`,
+  bench: `Usage: tradingd bench [--seconds N] [--rate EVENTS_PER_SEC] [--feed synthetic|polygon]
+                      [--broker sim|alpaca] [--json] [--max-p99-us N]
+
+Runs the real pipeline (the daemon's feed, strategy and execution threads) for a set time on
+this host and reports the latency of each stage from the daemon's own histograms, so a host can
+be measured (and gated) with the binary alone. Nothing is traded: \`synthetic\` and \`sim\` are
+in process; \`polygon\` and \`alpaca\` are the fakes (as \`tradingd fake-exchange\` serves them),
+started inside this process on free loopback ports and reached over real WebSocket and HTTP.
+The strategy is \`threshold\` ordering AAPL on every quote of it (~7.5 % of the events; the other
+seven symbols are market-data load), with the risk limits raised for the run; the journal is a
+temporary file (journal_sync normal). Host tuning is off: run it as root on a tuned host with
+\`tradingd tune --apply-host\` first to measure tuned (bench compares no tuned/untuned pair).
+
+Stages (µs; p50, p90, p99, p99.9, max): feed_publish, md_hop (feed → strategy ring),
+decision, order_hop (strategy → execution ring), tick_to_order (tick in → order request
+written, end to end), exec_hop, tick_to_ack (tick in → broker ack). Percentiles come from the
+daemon's log-linear histograms (8 sub-buckets per power of two: the upper bound of a bucket is
+reported, at most 12.5 % above the true value). Also: events/s, orders/s, CPU per thread
+(utime+stime from /proc), RSS, and the main thread's JS heap (bun:jsc heapStats;
+JavaScriptCore does not expose GC time).
+
+Coordinated omission: the synthetic feed is paced by schedule and stamps each event with the
+time it was due, so a late consumer's queueing delay is in the latency, not hidden from it;
+that is the correction (no separate paced request generator is needed).
+
+Options:
+      --seconds N         measured time after a 1 s warm-up (default 10)
+      --rate N            events a second from the feed (default 10000)
+      --feed KIND         synthetic (default) or polygon (the fake, over WebSocket)
+      --broker KIND       sim (default) or alpaca (the fake, over HTTP and WebSocket)
+      --json              one JSON document on stdout instead of the table
+      --max-p99-us N      exit 3 when tick_to_order p99 is above N µs
+  -h, --help              this text
+
+Progress goes to stderr: one updating line on a terminal, a line a second otherwise.
+Exit codes: 0 done, 1 failure (or no order went out), 2 usage error, 3 budget exceeded.`,
+  "fake-exchange": `Usage: tradingd fake-exchange [--polygon-port N] [--alpaca-port N] [--host HOST]
+                              [--rate EVENTS_PER_SEC] [--symbols AAPL,MSFT]
+
+Serves the fake Polygon stocks WebSocket and the fake Alpaca trading API (REST and the
+trade_updates stream) for integration tests, until SIGINT or SIGTERM (exit 0). The Polygon fake
+streams seeded, paced quotes and trades to its subscribers; every quote is also the Alpaca
+fake's top of book, so market orders fill at the prices the feed shows. Prints one line per
+server:
+
+  polygon ws://HOST:PORT/stocks key=KEY
+  alpaca http://HOST:PORT stream ws://HOST:PORT/stream key_id=KEY_ID secret_key=SECRET
+
+Options:
+      --polygon-port N    Polygon port (default 0: any free port)
+      --alpaca-port N     Alpaca port (default 0: any free port)
+      --host HOST         address to listen on (default 127.0.0.1)
+      --rate N            events a second streamed (default 1000)
+      --symbols A,B       tickers (default AAPL,MSFT)
+  -h, --help              this text`,
   version: `Usage: tradingd version
 
 Prints the tradingd version and the Bun runtime it was built with.`,

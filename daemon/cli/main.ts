@@ -1,5 +1,5 @@
 /**
- * The command line: `tradingd run | check-config | tune | ctl | version | help`, parsed with
+ * The command line: `tradingd run | check-config | tune | ctl | bench | fake-exchange | version | help`, parsed with
  * `node:util` `parseArgs` (strict: unknown options are usage errors, exit 2).
  */
 import { parseArgs } from "node:util";
@@ -14,6 +14,8 @@ import { loadStrategy, StrategyLoadError } from "../strategy/load.ts";
 import { runDaemon } from "./run.ts";
 import { runTune, type TuneMode } from "./tune.ts";
 import { ctl } from "./ctl.ts";
+import { bench } from "./bench.ts";
+import { fakeExchange } from "./fake-exchange.ts";
 import { readRecording, RecordingFormatError } from "../feeds/replay/format.ts";
 
 function out(text: string): void {
@@ -129,6 +131,10 @@ export async function main(argv: string[]): Promise<number> {
         return await tune(rest);
       case "ctl":
         return await ctl(rest, { out, err }, USAGE.ctl!);
+      case "bench":
+        return await bench(rest, { out, err, tty: process.stderr.isTTY === true }, USAGE.bench!);
+      case "fake-exchange":
+        return await fakeExchange(rest, out, USAGE["fake-exchange"]!);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

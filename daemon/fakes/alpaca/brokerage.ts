@@ -97,6 +97,12 @@ export class FakeBrokerage {
   /** The next this-many accepted orders get `rejected` instead of `new`. */
   rejectNextCount = 0;
   #byId = new Map<string, OrderState>();
+  /**
+   * Orders that may still be open, in submission order; closed ones are dropped as they are met
+   * (`#openOrders`), so the per-order work (quotes, buying power, positions) is in the number of
+   * open orders, not of every order ever taken.
+   */
+  #open = new Set<OrderState>();
   #byClientOrderId = new Map<string, OrderState>();
   #clock: WallClock;
   #onTradeUpdate: BrokerageOptions["onTradeUpdate"];
@@ -141,7 +147,7 @@ export class FakeBrokerage {
     if (lastdayPrice !== undefined) asset.lastdayPrice = lastdayPrice;
     else asset.lastdayPrice ??= this.currentPrice(asset);
     if (this.fillMode !== "marketable") return;
-    for (const order of this.orders) {
+    for (const order of this.#openOrders()) {
       if (order.json.symbol === symbol && (order.status === "new" || order.status === "partially_filled")) this.#work(order);
     }
   }
@@ -178,6 +184,7 @@ export class FakeBrokerage {
     const at = { ns, text: rfc3339Nano(ns) };
     const order = new OrderState(request, { id: randomUUID(), clientOrderId, assetId: asset.assetId }, at, referencePrice, options.replaces ?? null);
     this.orders.push(order);
+    this.#open.add(order);
     this.#byId.set(order.id, order);
     this.#byClientOrderId.set(clientOrderId, order);
     this.#defer(() => this.#route(order));
@@ -200,7 +207,7 @@ export class FakeBrokerage {
   /** `DELETE /v2/orders`: one `{id, status: 200}` per open order a cancel was accepted for. */
   cancelAll(): CanceledOrderResponse[] {
     const out: CanceledOrderResponse[] = [];
-    for (const order of this.orders) {
+    for (const order of this.#openOrders()) {
       if (order.open && this.cancel(order.id) === "accepted") out.push({ id: order.id, status: 200 });
     }
     return out;
@@ -273,7 +280,7 @@ export class FakeBrokerage {
   positionJson(p: PositionState): AlpacaPosition {
     const asset = this.assets.get(p.symbol)!;
     let held = 0n;
-    for (const o of this.orders) {
+    for (const o of this.#openOrders()) {
       if (o.open && o.json.symbol === p.symbol && (o.json.side === "sell") === p.qty > 0n) held += o.remainingQty ?? 0n;
     }
     return positionJson(p, {
@@ -346,7 +353,7 @@ export class FakeBrokerage {
       else shortMarketValue += value;
     }
     let reserved = 0n;
-    for (const o of this.orders) if (o.json.side === "buy") reserved += o.reservedCost;
+    for (const o of this.#openOrders()) if (o.json.side === "buy") reserved += o.reservedCost;
     const ny = newYorkTime(Date.now());
     return {
       id: this.accountId,
@@ -372,6 +379,16 @@ export class FakeBrokerage {
 
   // ---- lifecycle ----
 
+  /** A snapshot of the open orders in submission order, dropping the ones that closed since the last call. */
+  #openOrders(): OrderState[] {
+    const out: OrderState[] = [];
+    for (const o of this.#open) {
+      if (o.open) out.push(o);
+      else this.#open.delete(o);
+    }
+    return out;
+  }
+
   #mustFind(id: string): OrderState {
     const order = this.#byId.get(id) ?? this.#byClientOrderId.get(id);
     if (order === undefined) throw new Error(`no order ${id}`);
@@ -391,7 +408,7 @@ export class FakeBrokerage {
     if (request.qty === null) return 0n;
     const long = this.positions.get(request.symbol)?.qty ?? 0n;
     let heldBySells = 0n;
-    for (const o of this.orders) if (o.open && o.json.symbol === request.symbol && o.json.side === "sell") heldBySells += o.remainingQty ?? 0n;
+    for (const o of this.#openOrders()) if (o.open && o.json.symbol === request.symbol && o.json.side === "sell") heldBySells += o.remainingQty ?? 0n;
     const short = max(0n, request.qty - max(0n, long - heldBySells));
     return multiply(short, referencePrice);
   }
