@@ -11,6 +11,7 @@ import type { Config } from "../config/schema.ts";
 import type { TuneAction } from "../tuning/action.ts";
 import type { ThreadAssignment } from "../tuning/threads.ts";
 import { applyThreadTuning } from "../tuning/apply-thread.ts";
+import { configureLog } from "../log.ts";
 import { gettid, schedGetcpu } from "../../ffi/libc.ts";
 
 export type WorkerRole = "feed" | "strategy" | "execution";
@@ -53,6 +54,8 @@ export function serveWorker(run: (init: WorkerInit, ready: () => void) => void |
   scope.onmessage = async (ev: MessageEvent<WorkerInit>) => {
     const init = ev.data;
     if (init?.type !== "init") return;
+    // Each worker is its own JS realm: the log's level and format must be set here too.
+    configureLog(init.config.log.level, init.config.log.format);
     try {
       // Pinning and scheduling policy are per thread: the worker applies them to itself, first.
       const tuning = init.tuning ? applyThreadTuning(init.role, init.tuning.assignment, init.tuning.numaNode) : [];

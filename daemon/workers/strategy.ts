@@ -31,7 +31,10 @@ import { RISK_REASON_NAMES } from "../risk/checks.ts";
 import { warmUp } from "../strategy/warmup.ts";
 import { loadStrategy } from "../strategy/load.ts";
 import { nowNs } from "../shm/clock.ts";
+import { logger } from "../log.ts";
 import { gettid, schedGetcpu } from "../../ffi/libc.ts";
+
+const log = logger("strategy");
 
 /** Longest single wait, so the heartbeat is written at least once a second when idle. */
 const MAX_WAIT_MS = 500;
@@ -56,10 +59,8 @@ export async function runStrategy(init: WorkerInit, ready: () => void): Promise<
   const load = () => loadStrategy(cfg.strategy.name, cfg.strategy.module, cfg.strategy.params, configDir);
   if (cfg.strategy.warmup_events > 0) {
     const w = warmUp(cfg, init.symbols, await load(), cfg.strategy.warmup_events);
-    console.error(
-      `${new Date().toISOString()} info strategy: warm-up ran ${w.events} events and ${w.orders} orders through the strategy in ${w.ms.toFixed(0)} ms` +
-        (w.error ? ` (the strategy threw during warm-up: ${w.error})` : ""),
-    );
+    log.info(`warm-up ran ${w.events} events and ${w.orders} orders through the strategy in ${w.ms.toFixed(0)} ms`);
+    if (w.error) log.warn(`the strategy threw during warm-up: ${w.error}`);
   }
 
   const stopRequested = () => Atomics.load(control.words, W_STOP_STRATEGY) !== 0;
@@ -80,7 +81,7 @@ export async function runStrategy(init: WorkerInit, ready: () => void): Promise<
       control.set(W_STRATEGY_FAILED, 1);
       postMessage({ type: "strategy-error", message: e.message, stack: e.stack ?? "", callback } satisfies WorkerMessage);
     },
-    log: (msg) => console.log(`strategy: ${msg}`),
+    log: (msg) => log.info(msg),
     riskLimits: new RiskLimitsBlock(init.riskLimits),
     onRiskHalt: (reason, pnl, limit) => {
       postMessage({ type: "risk-halt", reason: RISK_REASON_NAMES[reason], pnl, limit } satisfies WorkerMessage);

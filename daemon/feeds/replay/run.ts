@@ -10,14 +10,16 @@ import { readRecording } from "./format.ts";
 import { PolygonPublisher } from "../../gateways/polygon/publisher.ts";
 import { W_FEED_DONE } from "../../shm/control.ts";
 import { nowNs } from "../../shm/clock.ts";
+import { logger } from "../../log.ts";
 
 const MAX_SLEEP_MS = 100;
+const log = logger("feed");
 
 export function runReplayFeed(ctx: FeedContext, ready: () => void): void {
   const cfg = ctx.config.feed;
   const file = resolve(ctx.configDir, cfg.replay.file);
   const { frames, truncated } = readRecording(file);
-  if (truncated) process.stderr.write(`${new Date().toISOString()} warn feed: ${file}: the last record is cut short (a crash while recording?); playing the rest\n`);
+  if (truncated) log.warn(`${file}: the last record is cut short (a crash while recording?); playing the rest`);
   const m = ctx.metrics;
   m.set(m.gaugeIndex("feed_connected"), 1);
   m.set(m.gaugeIndex("feed_state"), 3);
@@ -26,7 +28,7 @@ export function runReplayFeed(ctx: FeedContext, ready: () => void): void {
     maxFrameChars: cfg.polygon.max_frame_bytes,
     badInputLogPerMin: cfg.polygon.bad_input_log_per_min,
     onStatus: () => {},
-    log: (msg) => process.stderr.write(`${new Date().toISOString()} warn feed: ${msg}\n`),
+    log: (msg) => log.warn(msg),
   });
   const sleepWord = new Int32Array(new SharedArrayBuffer(4));
   const gHeartbeat = m.gaugeIndex("heartbeat_ns");

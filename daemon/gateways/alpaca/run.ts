@@ -17,6 +17,7 @@ import { RecordKind, Reject, flagsSide, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_T
 import { MetricsBlock } from "../../metrics/block.ts";
 import { ExecutionMetrics } from "../../metrics/layouts.ts";
 import { nowNs } from "../../shm/clock.ts";
+import { logger } from "../../log.ts";
 import { OrderJournal } from "../../journal/index.ts";
 import { RateBudget } from "./rate-limit.ts";
 import { PoolTransport } from "./transport.ts";
@@ -25,8 +26,9 @@ import { AlpacaGateway } from "./gateway.ts";
 import { TradeUpdatesStream } from "./stream.ts";
 import { reconcile } from "./reconcile.ts";
 
-function logLine(level: string, message: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${level} broker: ${message}\n`);
+const log = logger("broker");
+function logLine(level: "info" | "warn" | "error", message: string): void {
+  log[level](message);
 }
 
 export async function runAlpacaExecution(init: WorkerInit, ready: () => void): Promise<void> {

@@ -14,9 +14,11 @@ import { PolygonPublisher } from "./publisher.ts";
 import { FrameRecorder } from "../../feeds/replay/format.ts";
 import { W_FEED_STALE } from "../../shm/control.ts";
 import { nowNs } from "../../shm/clock.ts";
+import { logger } from "../../log.ts";
 
-function logLine(level: string, message: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${level} feed: ${message}\n`);
+const log = logger("feed");
+function logLine(level: "info" | "warn" | "error", message: string): void {
+  log[level](message);
 }
 
 export function subscriptionParams(channels: readonly string[], symbols: readonly string[], allSymbols: boolean): string {
