@@ -108,6 +108,7 @@ export class AlpacaGateway {
   }
 
   #onSubmitResult(clientOrderId: string, l: Live, r: Awaited<ReturnType<AlpacaRest["submitOrder"]>>): void {
+    if (this.#stopped) return; // shutting down: the journal keeps it in doubt; startup looks it up
     switch (r.kind) {
       case "accepted":
         this.#accepted(clientOrderId, l, r.order);
@@ -130,7 +131,9 @@ export class AlpacaGateway {
 
   /** Looks an order of unknown outcome up by client_order_id, a few times, and settles it. */
   async resolve(clientOrderId: string, l: Live | null, attempt: number): Promise<void> {
+    if (this.#stopped) return;
     const r = await this.rest.orderByClientId(clientOrderId);
+    if (this.#stopped) return; // the journal is closing: it keeps the order in doubt for the next start
     if (r.kind === "found") {
       if (l) this.#accepted(clientOrderId, l, r.order);
       else this.journal.recordAccepted(clientOrderId, r.order.id, r.order.status, Date.now());
@@ -142,10 +145,10 @@ export class AlpacaGateway {
       if (l) this.#reject(l, Reject.NOT_SENT, "the broker has no such order");
       return;
     }
-    if (attempt >= 5) {
-      this.hooks.log("error", `order ${clientOrderId}: still unknown after ${attempt + 1} look-ups (${r.why}); left in doubt in the journal for the next start`);
-      return;
-    }
+    // Keep asking (an unknown order must be settled, and the journal keeps it in doubt across a
+    // restart meanwhile); say so loudly once it takes long.
+    if (attempt === 5) this.hooks.log("error", `order ${clientOrderId}: still unknown after ${attempt + 1} look-ups (${r.why}); still looking it up every 2 s`);
+    if (this.#stopped) return;
     await Bun.sleep(Math.min(2_000, 100 * 2 ** attempt));
     return this.resolve(clientOrderId, l, attempt + 1);
   }
@@ -255,6 +258,12 @@ export class AlpacaGateway {
   }
 
   readonly #foreignFilled = new Map<string, number>();
+  #stopped = false;
+
+  /** Stops the look-up retries (shutdown); what is unsettled stays in doubt in the journal. */
+  stop(): void {
+    this.#stopped = true;
+  }
 
   #foreignFill(u: TradeUpdate): void {
     const s = this.symbols.indexOf(u.order.symbol);

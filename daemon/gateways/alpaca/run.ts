@@ -194,6 +194,7 @@ export async function runAlpacaExecution(init: WorkerInit, ready: () => void): P
     }
   } finally {
     clearInterval(housekeeping);
+    gateway.stop();
     stream.stop();
     transport.close();
     journal.close();
