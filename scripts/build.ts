@@ -5,7 +5,7 @@
  * without a warning and fails at run time with `ModuleNotFound "/$bunfs/root/…"` (brief §11).
  * The list below is checked against `daemon/workers/` so a new worker cannot be forgotten.
  */
-import { readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -18,6 +18,14 @@ if (onDisk.join() !== [...WORKERS].sort().join()) {
   console.error(`build: worker entry points ${WORKERS.join(", ")} differ from daemon/workers/: ${onDisk.join(", ")}`);
   process.exit(1);
 }
+// Workers outside daemon/workers/ (`new Worker(new URL("./x.ts", import.meta.url))` elsewhere).
+const OTHER_WORKERS = ["daemon/bench/fakes-worker.ts"];
+for (const w of OTHER_WORKERS) {
+  if (!existsSync(join(root, w))) {
+    console.error(`build: worker entry point ${w} does not exist`);
+    process.exit(1);
+  }
+}
 
 const outfile = process.argv[2] ?? join(root, "dist/tradingd");
 const args = [
@@ -27,6 +35,7 @@ const args = [
   "--sourcemap",
   join(root, "daemon/main.ts"),
   ...WORKERS.map((w) => join(root, `daemon/workers/${w}.ts`)),
+  ...OTHER_WORKERS.map((w) => join(root, w)),
   "--outfile",
   outfile,
 ];

@@ -119,3 +119,84 @@ export class FakeExchange {
     await Promise.all([this.polygon.close(), this.alpaca.close()]);
   }
 }
+
+export type FakesWorkerRequest = { type: "start"; options: FakeExchangeOptions } | { type: "stop" };
+export type FakesWorkerReply =
+  | {
+      type: "started";
+      tid: number;
+      polygonUrl: string;
+      polygonKey: string;
+      alpacaUrl: string;
+      alpacaStreamUrl: string;
+      alpacaKeyId: string;
+      alpacaSecretKey: string;
+    }
+  | { type: "error"; message: string }
+  | { type: "stopped" };
+
+/** Where the fakes started by `startFakesWorker` listen, and how to stop them. */
+export interface FakesOnWorker {
+  /** The fakes thread's tid (for its CPU time). */
+  tid: number;
+  polygonUrl: string;
+  polygonKey: string;
+  alpacaUrl: string;
+  alpacaStreamUrl: string;
+  alpacaKeyId: string;
+  alpacaSecretKey: string;
+  /** Closes the servers and ends the thread. */
+  close(): Promise<void>;
+}
+
+/**
+ * Where the fakes worker is. From source, beside this file. In the compiled binary every module's
+ * `import.meta.url` is the bundle's (`/$bunfs/root/tradingd`), and the worker entry point sits at
+ * `/$bunfs/root/bench/fakes-worker.ts` (entry points keep their path below daemon/, as
+ * `./workers/feed.ts` does for the supervisor).
+ */
+const FAKES_WORKER_URL = /\/bench\/fakes\.[jt]s$/.test(import.meta.url)
+  ? new URL("./fakes-worker.ts", import.meta.url)
+  : new URL("./bench/fakes-worker.ts", import.meta.url);
+
+/**
+ * The fake exchange on a Worker thread of its own (daemon/bench/fakes-worker.ts), so it does
+ * not compete with the caller's thread.
+ */
+export async function startFakesWorker(options: FakeExchangeOptions, timeoutMs = 10_000): Promise<FakesOnWorker> {
+  const worker = new Worker(FAKES_WORKER_URL);
+  const replies: ((m: FakesWorkerReply) => void)[] = [];
+  const failure = Promise.withResolvers<never>();
+  failure.promise.catch(() => undefined);
+  worker.onmessage = (ev: MessageEvent<FakesWorkerReply>) => replies.shift()?.(ev.data);
+  worker.onerror = (ev) => failure.reject(new Error(`fakes worker: ${ev.message}`));
+  const ask = (req: FakesWorkerRequest, what: string): Promise<FakesWorkerReply> => {
+    const answer = new Promise<FakesWorkerReply>((resolve) => replies.push(resolve));
+    worker.postMessage(req);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`fakes worker did not ${what} within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([answer, late, failure.promise]).finally(() => clearTimeout(timer));
+  };
+  let started: FakesWorkerReply;
+  try {
+    started = await ask({ type: "start", options }, "start");
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
+  if (started.type !== "started") {
+    worker.terminate();
+    throw new Error(`fakes worker: ${started.type === "error" ? started.message : `unexpected ${started.type}`}`);
+  }
+  const { type: _, ...where } = started;
+  let closing: Promise<void> | null = null;
+  return {
+    ...where,
+    close: () =>
+      (closing ??= ask({ type: "stop" }, "stop")
+        .then(() => undefined)
+        .finally(() => worker.terminate())),
+  };
+}

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { heapStats } from "bun:jsc";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./exit-codes.ts";
@@ -15,8 +15,11 @@ import { parseConfigText } from "../config/load.ts";
 import { Pipeline } from "../supervisor.ts";
 import { configureLog } from "../log.ts";
 import { STAGES, stageSnapshots, type Stage } from "../http/metrics.ts";
-import { delta, threadCpu } from "../bench/measure.ts";
-import { FakeExchange } from "../bench/fakes.ts";
+import { cpuSeconds, delta, threadCpu } from "../bench/measure.ts";
+import { startFakesWorker, type FakesOnWorker } from "../bench/fakes.ts";
+import type { Config } from "../config/schema.ts";
+import { applyProcessPart, planTuning, type ProcessTuning, type TuningPlan } from "../tuning/tuner.ts";
+import { getrlimit, munlockall, schedGetaffinity, schedGetscheduler, schedSetaffinity, schedSetscheduler } from "../../ffi/libc.ts";
 
 /** Budget exceeded (`--max-p99-us`). */
 export const EXIT_BUDGET = 3;
@@ -30,6 +33,8 @@ export interface BenchOptions {
   feed: "synthetic" | "polygon";
   broker: "sim" | "alpaca";
   maxP99Us: number | null;
+  /** Measure untuned only, even when the process may tune. */
+  noTune: boolean;
 }
 
 export interface StageFigures {
@@ -60,13 +65,24 @@ export interface BenchReport {
   rss_mb: { before: number; after_warmup: number; after: number };
   /** The main thread's JS heap (bun:jsc heapStats); worker heaps are not visible from here. */
   heap: { source: string; before_mb: number; after_mb: number; objects_after: number; gc_time: null; note: string };
-  budget: { max_p99_us: number; stage: "tick_to_order"; p99_us: number | null; ok: boolean } | null;
+  /** The same figures from the tuned run (after the untuned one), when there was one. */
+  tuned: Omit<BenchReport, "tradingd_bench" | "feed" | "broker" | "rate_asked" | "budget" | "tuning" | "tuned"> | null;
+  /** Whether a tuned run was made, why (not), what the process part did, and tuned / untuned. */
+  tuning: {
+    runs: "untuned_only" | "untuned_then_tuned";
+    reason: string;
+    actions: string[];
+    ratio: { tick_to_order_p50: number | null; tick_to_order_p99: number | null } | null;
+  };
+  /** Checked on the tuned run when there is one. */
+  budget: { max_p99_us: number; stage: "tick_to_order"; run: "tuned" | "untuned"; p99_us: number | null; ok: boolean } | null;
 }
 
 const mb = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
 const usOf = (ns: number): number | null => (Number.isFinite(ns) ? +(ns / 1e3).toFixed(2) : null);
 
-function benchConfig(o: BenchOptions, journalDir: string, fakes: FakeExchange | null) {
+function benchConfig(o: BenchOptions, journalDir: string, fakes: FakesOnWorker | null, tuningRoots: string | null) {
+  mkdirSync(journalDir, { recursive: true });
   // JSON is YAML: the config goes through the same parser and checks as a config file.
   const cfg = {
     mode: o.broker === "alpaca" ? "paper" : "dry-run",
@@ -86,8 +102,8 @@ function benchConfig(o: BenchOptions, journalDir: string, fakes: FakeExchange | 
         ? {
             kind: "alpaca",
             alpaca: {
-              base_url: fakes!.alpaca.url,
-              stream_url: fakes!.alpaca.streamUrl,
+              base_url: fakes!.alpacaUrl,
+              stream_url: fakes!.alpacaStreamUrl,
               key_id: fakes!.alpacaKeyId,
               secret_key: fakes!.alpacaSecretKey,
               rate_limit_per_min: 10_000,
@@ -107,7 +123,17 @@ function benchConfig(o: BenchOptions, journalDir: string, fakes: FakeExchange | 
     journal_path: join(journalDir, "journal.sqlite"),
     journal_sync: "normal",
     runtime_dir: journalDir,
-    tuning: { enabled: false },
+    // Tuned: the process and thread parts only; every root is a temporary copy (no host knob
+    // is written, nothing under /dev is opened).
+    tuning:
+      tuningRoots === null
+        ? { enabled: false }
+        : {
+            enabled: true,
+            roots: { sys: join(tuningRoots, "sys"), proc: join(tuningRoots, "proc"), dev: join(tuningRoots, "dev") },
+            state_dir: join(tuningRoots, "state"),
+            host: { cpu_dma_latency_us: "keep" },
+          },
   };
   return parseConfigText(JSON.stringify(cfg), "(bench)", {});
 }
@@ -128,32 +154,105 @@ export interface BenchIo {
   tty: boolean;
 }
 
-export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchReport> {
-  const dir = mkdtempSync(join(tmpdir(), "tradingd-bench-"));
-  let fakes: FakeExchange | null = null;
-  let p: Pipeline | null = null;
-  const progress = (line: string) => (io.tty ? io.err(`\r${line}\x1b[K`) : io.err(line + "\n"));
+/** One measured run (a fresh Pipeline): what `BenchReport` holds at its top level. */
+type RunFigures = Omit<BenchReport, "tradingd_bench" | "feed" | "broker" | "rate_asked" | "budget" | "tuning" | "tuned">;
+
+/** Whether this process may tune (mlockall, real-time policy): root, or the limits allow it. */
+export function mayTune(): { ok: boolean; why: string } {
+  if (process.getuid?.() === 0) return { ok: true, why: "running as root" };
+  const rt = getrlimit("rtprio");
+  const ml = getrlimit("memlock");
+  if (rt.soft > 0) return { ok: true, why: `RLIMIT_RTPRIO ${rt.soft === Infinity ? "unlimited" : rt.soft}` };
+  if (ml.soft === Infinity) return { ok: true, why: "RLIMIT_MEMLOCK unlimited" };
+  return { ok: false, why: `not root, RLIMIT_RTPRIO 0 and RLIMIT_MEMLOCK ${ml.soft} bytes: the process may neither lock its memory nor use a real-time policy` };
+}
+
+function readOrNull(path: string): string | null {
   try {
-    if (o.feed === "polygon" || o.broker === "alpaca") {
-      fakes = await FakeExchange.start({ host: "127.0.0.1", polygonPort: 0, alpacaPort: 0, rate: o.rate, symbols: SYMBOLS, seed: 7 });
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A copy of the few host files the thread plan reads, in a temporary tree that is also the
+ * tuning's sys, proc, dev and state roots: the host part is never applied, and even if it were
+ * it would write to this copy. cpu_dma_latency is `keep` (nothing opened under /dev).
+ */
+function snapshotRoots(dir: string, cpus: readonly number[]): string {
+  const root = join(dir, "tuning-roots");
+  const copy = (from: string, to: string) => {
+    const text = readOrNull(from);
+    if (text === null) return;
+    mkdirSync(join(root, to, ".."), { recursive: true });
+    writeFileSync(join(root, to), text + "\n");
+  };
+  copy("/proc/sys/kernel/sched_rt_runtime_us", "proc/sys/kernel/sched_rt_runtime_us");
+  copy("/proc/cmdline", "proc/cmdline");
+  for (const f of ["online", "isolated", "nohz_full"]) copy(`/sys/devices/system/cpu/${f}`, `sys/devices/system/cpu/${f}`);
+  for (const c of cpus) copy(`/sys/devices/system/cpu/cpu${c}/topology/thread_siblings_list`, `sys/devices/system/cpu/cpu${c}/topology/thread_siblings_list`);
+  for (const d of ["dev", "state"]) mkdirSync(join(root, d), { recursive: true });
+  return root;
+}
+
+function tids(): number[] {
+  try {
+    return readdirSync("/proc/self/task").map(Number).filter((n) => n > 0);
+  } catch {
+    return [];
+  }
+}
+
+/** Undoes the process and thread parts: memory unlocked, every thread on all CPUs under SCHED_OTHER. */
+function untune(allCpus: readonly number[]): void {
+  try {
+    munlockall();
+  } catch {
+    // nothing locked
+  }
+  for (const tid of tids()) {
+    try {
+      if (schedGetaffinity(tid).length !== allCpus.length) schedSetaffinity(tid, allCpus);
+      if (schedGetscheduler(tid).policy !== "other") schedSetscheduler(tid, "other", 0);
+    } catch {
+      // the thread ended
     }
-    const cfg = benchConfig(o, dir, fakes);
+  }
+}
+
+async function measureRun(
+  cfg: Config,
+  o: BenchOptions,
+  dir: string,
+  fakes: FakesOnWorker | null,
+  tuning: TuningPlan | null,
+  label: string,
+  progress: (line: string) => void,
+): Promise<RunFigures> {
+  let p: Pipeline | null = null;
+  try {
     Bun.gc(true);
     const rssBefore = process.memoryUsage().rss;
     const heapBefore = heapNow();
-    p = new Pipeline(cfg, { configDir: dir, stopDeadlineMs: 5_000 });
+    p = new Pipeline(cfg, { configDir: dir, stopDeadlineMs: 5_000, threadPlan: tuning?.threads ?? null, numaNode: tuning?.numaNode ?? null });
     const failed = p.failed.then((e) => {
       throw e;
     });
     failed.catch(() => undefined);
     const wait = (ms: number) => Promise.race([Bun.sleep(ms), failed]);
     await Promise.race([p.start(), failed]);
-    progress(`bench: warming up ${(WARMUP_MS / 1e3).toFixed(1)} s (${o.feed} feed, ${o.broker} broker, ${o.rate} events/s asked)`);
+    progress(`bench${label}: warming up ${(WARMUP_MS / 1e3).toFixed(1)} s (${o.feed} feed, ${o.broker} broker, ${o.rate} events/s asked)`);
     await wait(WARMUP_MS);
     const rssWarm = process.memoryUsage().rss;
     const f0 = p.feedMetrics.readCounters();
     const h0 = stageSnapshots(p);
-    const c0 = threadCpu(p);
+    const cpuNow = () => {
+      const c = threadCpu(p!);
+      if (fakes !== null) c.fakes = cpuSeconds(fakes.tid);
+      return c;
+    };
+    const c0 = cpuNow();
     const t0 = performance.now();
     const end = t0 + o.seconds * 1e3;
     let lastEvents = f0.md_quotes + f0.md_trades;
@@ -165,18 +264,17 @@ export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchRepor
       const t2o = delta(h0.tick_to_order, h.tick_to_order);
       const p99 = usOf(t2o.percentile(99));
       progress(
-        `bench: ${Math.min(o.seconds, (performance.now() - t0) / 1e3).toFixed(0)}/${o.seconds} s  ${events - lastEvents} events in the last second  ` +
+        `bench${label}: ${Math.min(o.seconds, (performance.now() - t0) / 1e3).toFixed(0)}/${o.seconds} s  ${events - lastEvents} events in the last second  ` +
           `${t2o.count} orders  tick_to_order p99 ${p99 === null ? "–" : `${p99} µs`}`,
       );
       lastEvents = events;
     }
     const seconds = (performance.now() - t0) / 1e3;
-    const c1 = threadCpu(p);
+    const c1 = cpuNow();
     const h1 = stageSnapshots(p);
     const f1 = p.feedMetrics.readCounters();
     const rssAfter = process.memoryUsage().rss;
     const heapAfter = heapNow();
-    if (io.tty) io.err("\n");
 
     const stages = {} as Record<Stage, StageFigures>;
     for (const st of STAGES) {
@@ -193,12 +291,7 @@ export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchRepor
     const other = c1.process! - c0.process! - named;
     cpu.other_threads = { seconds: +other.toFixed(2), pct_of_core: +((100 * other) / seconds).toFixed(1) };
     const events = f1.md_quotes + f1.md_trades - (f0.md_quotes + f0.md_trades);
-    const p99 = stages.tick_to_order.p99_us;
     return {
-      tradingd_bench: 1,
-      feed: o.feed,
-      broker: o.broker,
-      rate_asked: o.rate,
       warmup_seconds: WARMUP_MS / 1e3,
       seconds: +seconds.toFixed(3),
       events,
@@ -218,10 +311,74 @@ export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchRepor
         gc_time: null,
         note: "JavaScriptCore does not expose garbage-collection time to JS; heap size and object count instead",
       },
-      budget: o.maxP99Us === null ? null : { max_p99_us: o.maxP99Us, stage: "tick_to_order", p99_us: p99, ok: p99 !== null && p99 <= o.maxP99Us },
     };
   } finally {
     await p?.stop().catch(() => undefined);
+  }
+}
+
+const ratioOf = (tuned: number | null, untuned: number | null) => (tuned === null || untuned === null || untuned === 0 ? null : +(tuned / untuned).toFixed(3));
+
+export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchReport> {
+  const dir = mkdtempSync(join(tmpdir(), "tradingd-bench-"));
+  let fakes: FakesOnWorker | null = null;
+  const progress = (line: string) => (io.tty ? io.err(`\r${line}\x1b[K`) : io.err(line + "\n"));
+  const allCpus = schedGetaffinity(0);
+  let tunedApplied = false;
+  let processTuning: ProcessTuning | null = null;
+  try {
+    if (o.feed === "polygon" || o.broker === "alpaca") {
+      // On a Worker thread of their own, not on this (the supervisor's) thread.
+      fakes = await startFakesWorker({ host: "127.0.0.1", polygonPort: 0, alpacaPort: 0, rate: o.rate, symbols: SYMBOLS, seed: 7 });
+    }
+    const may = o.noTune ? { ok: false, why: "--no-tune" } : mayTune();
+    let tuningInfo: BenchReport["tuning"] = { runs: "untuned_only", reason: may.ok ? "" : may.why, actions: [], ratio: null };
+    let tunedCfg: Config | null = null;
+    let plan: TuningPlan | null = null;
+    if (may.ok) {
+      const roots = snapshotRoots(dir, allCpus);
+      tunedCfg = benchConfig(o, join(dir, "tuned"), fakes, roots);
+      plan = planTuning(tunedCfg);
+      if (plan.refusals.length > 0) {
+        tuningInfo = { runs: "untuned_only", reason: `the tuning plan refused: ${plan.refusals.join("; ")}`, actions: [], ratio: null };
+        tunedCfg = plan = null;
+      }
+    }
+    const both = plan !== null;
+    const untuned = await measureRun(benchConfig(o, join(dir, "untuned"), fakes, null), o, dir, fakes, null, both ? " (untuned)" : "", progress);
+    if (io.tty) io.err("\n");
+    let tuned: RunFigures | null = null;
+    if (plan !== null && tunedCfg !== null) {
+      untune(allCpus);
+      tunedApplied = true;
+      processTuning = applyProcessPart(plan, tunedCfg);
+      tuned = await measureRun(tunedCfg, o, dir, fakes, plan, " (tuned)", progress);
+      if (io.tty) io.err("\n");
+      const t2oT = tuned.stages.tick_to_order;
+      const t2oU = untuned.stages.tick_to_order;
+      tuningInfo = {
+        runs: "untuned_then_tuned",
+        reason: may.why,
+        actions: processTuning.actions.map((a) => `${a.id} ${a.status}${a.reason ? ` (${a.reason})` : ""}`),
+        ratio: { tick_to_order_p50: ratioOf(t2oT.p50_us, t2oU.p50_us), tick_to_order_p99: ratioOf(t2oT.p99_us, t2oU.p99_us) },
+      };
+    }
+    // The budget is checked on the tuned run when there is one (as `run` tunes by default).
+    const gated = tuned ?? untuned;
+    const p99 = gated.stages.tick_to_order.p99_us;
+    return {
+      tradingd_bench: 1,
+      feed: o.feed,
+      broker: o.broker,
+      rate_asked: o.rate,
+      ...untuned,
+      tuned,
+      tuning: tuningInfo,
+      budget: o.maxP99Us === null ? null : { max_p99_us: o.maxP99Us, stage: "tick_to_order", run: tuned ? "tuned" : "untuned", p99_us: p99, ok: p99 !== null && p99 <= o.maxP99Us },
+    };
+  } finally {
+    processTuning?.release();
+    if (tunedApplied) untune(allCpus);
     await fakes?.close().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -252,7 +409,22 @@ export function formatBench(r: BenchReport): string {
     `RSS:     ${r.rss_mb.after} MB (${r.rss_mb.before} MB before start, ${r.rss_mb.after_warmup} MB after warm-up)`,
     `heap:    ${r.heap.after_mb} MB, ${int(r.heap.objects_after)} objects (${r.heap.before_mb} MB before; ${r.heap.source}; GC time not exposed by JavaScriptCore)`,
   );
-  if (r.budget !== null) lines.push(`budget:  tick_to_order p99 ${fmt(r.budget.p99_us)} µs ${r.budget.ok ? "within" : "EXCEEDS"} --max-p99-us ${r.budget.max_p99_us}`);
+  if (r.tuned !== null && r.tuning.ratio !== null) {
+    const rt = (x: number | null) => (x === null ? "–" : `${x.toFixed(2)}×`);
+    lines.push("", `tuned run (process and thread parts, ${r.tuning.reason}; ${r.tuned.seconds.toFixed(1)} s measured, the figures above are the untuned run):`);
+    lines.push(`${"stage (µs)".padEnd(14)}${["count", "p50", "p90", "p99", "p99.9", "max"].map((h) => h.padStart(10)).join("")}`);
+    for (const st of STAGES) {
+      const s = r.tuned.stages[st];
+      lines.push(`${st.padEnd(14)}${[int(s.count), fmt(s.p50_us), fmt(s.p90_us), fmt(s.p99_us), fmt(s.p999_us), fmt(s.max_us)].map((v) => v.padStart(10)).join("")}`);
+    }
+    lines.push(
+      `tuned / untuned tick_to_order: p50 ${rt(r.tuning.ratio.tick_to_order_p50)}, p99 ${rt(r.tuning.ratio.tick_to_order_p99)} (below 1: tuning helps)`,
+      `tuning:  ${r.tuning.actions.join(", ")}`,
+    );
+  } else {
+    lines.push(`tuning:  untuned only: ${r.tuning.reason}`);
+  }
+  if (r.budget !== null) lines.push(`budget:  tick_to_order p99 (${r.budget.run} run) ${fmt(r.budget.p99_us)} µs ${r.budget.ok ? "within" : "EXCEEDS"} --max-p99-us ${r.budget.max_p99_us}`);
   return lines.join("\n");
 }
 
@@ -265,6 +437,7 @@ export async function bench(args: string[], io: BenchIo, usage: string): Promise
       feed: { type: "string" },
       broker: { type: "string" },
       json: { type: "boolean" },
+      "no-tune": { type: "boolean" },
       "max-p99-us": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -287,7 +460,7 @@ export async function bench(args: string[], io: BenchIo, usage: string): Promise
   }
   const rate = rateOption(values.rate, 10_000, cmd);
   configureLog("warn", "text"); // the supervisor's info lines would interleave with the progress
-  const report = await runBench({ seconds, rate, feed, broker, maxP99Us }, io);
+  const report = await runBench({ seconds, rate, feed, broker, maxP99Us, noTune: values["no-tune"] === true }, io);
   io.out(values.json ? JSON.stringify(report, null, 2) : formatBench(report));
   if (report.orders === 0) {
     io.err("tradingd bench: no order went out during the run: the latency to an order was not measured\n");

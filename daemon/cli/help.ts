@@ -7,7 +7,7 @@ Usage:
   tradingd check-config FILE
   tradingd tune --plan | --apply-host | --revert [--config FILE]
   tradingd ctl status | pause | resume | reduce | halt | flatten | risk [KEY=VALUE ...]
-  tradingd bench [--seconds N] [--rate N] [--feed synthetic|polygon] [--broker sim|alpaca] [--json] [--max-p99-us N]
+  tradingd bench [--seconds N] [--rate N] [--feed synthetic|polygon] [--broker sim|alpaca] [--json] [--max-p99-us N] [--no-tune]
   tradingd fake-exchange [--polygon-port N] [--alpaca-port N] [--host HOST] [--rate N] [--symbols A,B]
   tradingd version
   tradingd help [COMMAND]
@@ -78,17 +78,27 @@ Options:
 Exit codes: 0 done, 1 the daemon refused or answered an error (or could not be reached),
 2 usage error, 78 configuration error.`,
   bench: `Usage: tradingd bench [--seconds N] [--rate EVENTS_PER_SEC] [--feed synthetic|polygon]
-                      [--broker sim|alpaca] [--json] [--max-p99-us N]
+                      [--broker sim|alpaca] [--json] [--max-p99-us N] [--no-tune]
 
 Runs the real pipeline (the daemon's feed, strategy and execution threads) for a set time on
 this host and reports the latency of each stage from the daemon's own histograms, so a host can
 be measured (and gated) with the binary alone. Nothing is traded: \`synthetic\` and \`sim\` are
 in process; \`polygon\` and \`alpaca\` are the fakes (as \`tradingd fake-exchange\` serves them),
-started inside this process on free loopback ports and reached over real WebSocket and HTTP.
+started inside this process on a thread of their own (not the supervisor's main thread; its
+CPU is reported as \`fakes\`) on free loopback ports and reached over real WebSocket and HTTP.
 The strategy is \`threshold\` ordering AAPL on every quote of it (~7.5 % of the events; the other
 seven symbols are market-data load), with the risk limits raised for the run; the journal is a
-temporary file (journal_sync normal). Host tuning is off: run it as root on a tuned host with
-\`tradingd tune --apply-host\` first to measure tuned (bench compares no tuned/untuned pair).
+temporary file (journal_sync normal).
+
+Tuned vs untuned: when the process may tune (root, or RLIMIT_RTPRIO > 0, or RLIMIT_MEMLOCK
+unlimited) and --no-tune is not given, the measurement runs twice, untuned then tuned (a fresh
+pipeline each), and prints the tuned run's table and tuned / untuned ratios of tick_to_order p50
+and p99 (below 1: tuning helps). Tuned is the process and thread parts of \`run\`'s tuning only
+(mlockall, the thread plan's CPU affinity and scheduling policy); no host knob is written (the
+plan reads a temporary copy of the files it needs; cpu_dma_latency is kept; run
+\`tradingd tune --apply-host\` first to measure a tuned host). Between and after the runs memory is
+unlocked and every thread is put back on all CPUs under SCHED_OTHER. Otherwise it runs untuned
+only and says why. --max-p99-us is checked on the tuned run when there is one.
 
 Stages (µs; p50, p90, p99, p99.9, max): feed_publish, md_hop (feed → strategy ring),
 decision, order_hop (strategy → execution ring), tick_to_order (tick in → order request

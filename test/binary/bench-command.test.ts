@@ -71,5 +71,7 @@ describe("compiled binary: fake-exchange and bench", () => {
     for (const st of STAGES) expect(typeof report.stages[st].p99_us, st).toBe("number");
     expect(report.orders).toBeGreaterThan(0);
     expect(report.acks).toBeGreaterThan(0);
+    // The fakes ran on a Worker thread of their own (its CPU reported apart), not on main.
+    expect(report.cpu.fakes!.seconds).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -29,7 +29,24 @@ describe("tradingd bench", () => {
     expect(report.rss_mb.after).toBeGreaterThan(0);
     expect(report.budget).toBeNull();
     // Progress lines (stderr is not a terminal here).
-    expect(r.stderr).toContain("bench: 1/1 s");
+    expect(r.stderr).toMatch(/bench( \(untuned\))?: 1\/1 s/);
+    // Tuned and untuned when the process may tune (root here, say), else why not.
+    if (report.tuning.runs === "untuned_then_tuned") {
+      expect(report.tuned!.orders).toBeGreaterThan(0);
+      expect(typeof report.tuning.ratio!.tick_to_order_p50).toBe("number");
+      expect(typeof report.tuning.ratio!.tick_to_order_p99).toBe("number");
+      expect(r.stderr).toContain("bench (tuned): 1/1 s");
+    } else {
+      expect(report.tuned).toBeNull();
+      expect(report.tuning.reason.length).toBeGreaterThan(0);
+    }
+  }, 30_000);
+
+  test("--no-tune: one untuned run, and the output says why", async () => {
+    const r = await run(["bench", "--seconds", "1", "--no-tune"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("tuning:  untuned only: --no-tune");
+    expect(r.stderr).not.toContain("(tuned)");
   }, 30_000);
 
   test("--max-p99-us below the measured p99 exits 3 and names the stage", async () => {
