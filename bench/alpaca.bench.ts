@@ -76,7 +76,7 @@ import { W_BROKER_READY } from "../daemon/shm/control.ts";
 import { nowNs } from "../daemon/shm/clock.ts";
 import { configureLog } from "../daemon/log.ts";
 import { stageSnapshots, type Stage } from "../daemon/http/metrics.ts";
-import { QUICK, config, cpuSeconds, delta, fmtUs, median, ratio, sleep, until } from "./support.ts";
+import { QUICK, config, cpuSeconds, delta, fmtUs, median, ratio, sleep, until, peer } from "./support.ts";
 
 const RUNS1 = QUICK ? 1 : 5;
 const N_ORDERS = QUICK ? 500 : 3_000;
@@ -98,41 +98,7 @@ const MAIN_TID = process.pid;
 
 // ---- workers ----------------------------------------------------------------------------------
 
-interface Peer {
-  worker: Worker;
-  next(): Promise<any>;
-  call(msg: unknown, expect: string): Promise<any>;
-}
-
-function peer(file: string): Peer {
-  const worker = new Worker(new URL(file, import.meta.url).href);
-  const queue: any[] = [];
-  let waiting: ((m: any) => void) | null = null;
-  worker.onmessage = (e: MessageEvent) => {
-    if (waiting) {
-      const w = waiting;
-      waiting = null;
-      w(e.data);
-    } else queue.push(e.data);
-  };
-  worker.onerror = (e) => {
-    console.error(`alpaca.bench: worker ${file} error: ${(e as ErrorEvent).message}`);
-    process.exit(1);
-  };
-  const next = (): Promise<any> => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => (waiting = resolve)));
-  return {
-    worker,
-    next,
-    async call(msg: unknown, expect: string) {
-      worker.postMessage(msg);
-      const m = await next();
-      if (m.type !== expect) throw new Error(`worker ${file}: expected ${expect}, got ${m.type}: ${m.message ?? ""}`);
-      return m;
-    },
-  };
-}
-
-const alpaca = peer("./fixtures/alpaca-fake-worker.ts");
+const alpaca = peer(new URL("./fixtures/alpaca-fake-worker.ts", import.meta.url), "alpaca.bench");
 const alpacaReady = await alpaca.next();
 const ALPACA_TID = alpacaReady.tid as number;
 const posts = new Int32Array(new SharedArrayBuffer(4));
@@ -304,7 +270,7 @@ const orderRatios = { call_to_arrival: ratiosOf("call_to_arrival_ns"), call_to_2
 
 // ---- part 2: tick-to-order through the pipeline -------------------------------------------------
 
-const polygon = peer("./fixtures/polygon-quote-worker.ts");
+const polygon = peer(new URL("./fixtures/polygon-quote-worker.ts", import.meta.url), "alpaca.bench");
 const polygonReady = await polygon.next();
 const POLYGON_URL = polygonReady.url as string;
 const POLYGON_TID = polygonReady.tid as number;

@@ -60,7 +60,7 @@ import { subscriptionParams } from "../daemon/gateways/polygon/run.ts";
 import { Pipeline } from "../daemon/supervisor.ts";
 import { W_BROKER_READY } from "../daemon/shm/control.ts";
 import { configureLog } from "../daemon/log.ts";
-import { QUICK, config, fmtUs, median, ratio, sleep, until } from "./support.ts";
+import { QUICK, config, fmtUs, median, ratio, sleep, until, peer } from "./support.ts";
 
 const RUNS = QUICK ? 1 : 3;
 const QUOTE_RATE = 200;
@@ -74,41 +74,7 @@ const tStart = performance.now();
 
 // ---- workers ----------------------------------------------------------------------------------
 
-interface Peer {
-  worker: Worker;
-  next(): Promise<any>;
-  call(msg: unknown, expect: string): Promise<any>;
-}
-
-function peer(file: string): Peer {
-  const worker = new Worker(new URL(file, import.meta.url).href);
-  const queue: any[] = [];
-  let waiting: ((m: any) => void) | null = null;
-  worker.onmessage = (e: MessageEvent) => {
-    if (waiting) {
-      const w = waiting;
-      waiting = null;
-      w(e.data);
-    } else queue.push(e.data);
-  };
-  worker.onerror = (e) => {
-    console.error(`compare.bench: worker ${file} error: ${(e as ErrorEvent).message}`);
-    process.exit(1);
-  };
-  const next = (): Promise<any> => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => (waiting = resolve)));
-  return {
-    worker,
-    next,
-    async call(msg: unknown, expect: string) {
-      worker.postMessage(msg);
-      const m = await next();
-      if (m.type !== expect) throw new Error(`worker ${file}: expected ${expect}, got ${m.type}: ${m.message ?? ""}`);
-      return m;
-    },
-  };
-}
-
-const alpaca = peer("./fixtures/alpaca-fake-worker.ts");
+const alpaca = peer(new URL("./fixtures/alpaca-fake-worker.ts", import.meta.url), "compare.bench");
 await alpaca.next();
 const posts = new Int32Array(new SharedArrayBuffer(4));
 const postCount = () => Atomics.load(posts, 0);
@@ -119,7 +85,7 @@ interface OrderRecord {
 }
 const takeOrders = async (): Promise<OrderRecord[]> => (await alpaca.call({ type: "orders" }, "orders")).list;
 
-const polygon = peer("./fixtures/polygon-quote-worker.ts");
+const polygon = peer(new URL("./fixtures/polygon-quote-worker.ts", import.meta.url), "compare.bench");
 const POLYGON_URL = (await polygon.next()).url as string; // ws://127.0.0.1:<port>/stocks
 const POLYGON_BASE = POLYGON_URL.replace(/\/stocks$/, "");
 const PARAMS = subscriptionParams(["Q"], SYMBOLS, false).split(",").length;

@@ -74,3 +74,39 @@ threads:
 tuning: ${tuningYaml}
 `;
 }
+
+/** A Worker fixture spoken to with request/answer messages (`{ type, … }`), answers in order. */
+export interface Peer {
+  worker: Worker;
+  next(): Promise<any>;
+  call(msg: unknown, expect: string): Promise<any>;
+}
+
+/** Starts the worker at `url`; a worker error ends the bench (exit 1) naming `bench`. */
+export function peer(url: URL, bench: string): Peer {
+  const worker = new Worker(url.href);
+  const queue: any[] = [];
+  let waiting: ((m: any) => void) | null = null;
+  worker.onmessage = (e: MessageEvent) => {
+    if (waiting) {
+      const w = waiting;
+      waiting = null;
+      w(e.data);
+    } else queue.push(e.data);
+  };
+  worker.onerror = (e) => {
+    console.error(`${bench}: worker ${url.pathname} error: ${(e as ErrorEvent).message}`);
+    process.exit(1);
+  };
+  const next = (): Promise<any> => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => (waiting = resolve)));
+  return {
+    worker,
+    next,
+    async call(msg: unknown, expect: string) {
+      worker.postMessage(msg);
+      const m = await next();
+      if (m.type !== expect) throw new Error(`worker ${url.pathname}: expected ${expect}, got ${m.type}: ${m.message ?? ""}`);
+      return m;
+    },
+  };
+}

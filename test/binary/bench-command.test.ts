@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, ROOT } from "../support/daemon-fixture.ts";
+import { buildBinary } from "../support/daemon-fixture.ts";
 import { waitUntil } from "../support/wait.ts";
 import { STAGES } from "../../daemon/http/metrics.ts";
 import type { BenchReport } from "../../daemon/cli/bench.ts";
@@ -12,11 +12,7 @@ describe("compiled binary: fake-exchange and bench", () => {
   const dir = mkdtempSync(join(tmpdir(), "tradingd-bench-bin-"));
   const bin = join(dir, "tradingd");
 
-  beforeAll(async () => {
-    const proc = Bun.spawn([BUN, join(ROOT, "scripts/build.ts"), bin], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-    if (code !== 0) throw new Error(`build failed (${code}):\n${err}`);
-  }, 120_000);
+  beforeAll(() => buildBinary(bin), 120_000);
 
   test("fake-exchange prints its URLs, streams quotes to a subscriber, fills an order, exits 0 on SIGTERM", async () => {
     const proc = Bun.spawn([bin, "fake-exchange", "--polygon-port", "0", "--alpaca-port", "0", "--rate", "2000", "--symbols", "AAPL,MSFT"], { cwd: dir, stdout: "pipe", stderr: "pipe" });

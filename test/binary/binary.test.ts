@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, ROOT, startDaemon } from "../support/daemon-fixture.ts";
+import { ROOT, startDaemon, buildBinary } from "../support/daemon-fixture.ts";
 import { waitUntil } from "../support/wait.ts";
 import { fakeHost } from "../tuning/host/fake-host.ts";
 import type { StatusDocument } from "../../daemon/http/status.ts";
@@ -16,11 +16,7 @@ describe("compiled binary", () => {
   const bin = join(dir, "tradingd");
   const elsewhere = mkdtempSync(join(tmpdir(), "tradingd-run-"));
 
-  beforeAll(async () => {
-    const proc = Bun.spawn([BUN, join(ROOT, "scripts/build.ts"), bin], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-    if (code !== 0) throw new Error(`build failed (${code}):\n${err}`);
-  }, 120_000);
+  beforeAll(() => buildBinary(bin), 120_000);
 
   test("version runs from a directory with no source tree", async () => {
     const proc = Bun.spawn([bin, "version"], { cwd: elsewhere, stdout: "pipe" });

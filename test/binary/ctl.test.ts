@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, ROOT, startDaemon, type RunningDaemon } from "../support/daemon-fixture.ts";
+import { startDaemon, type RunningDaemon, buildBinary } from "../support/daemon-fixture.ts";
 import { waitUntil } from "../support/wait.ts";
 import type { StatusDocument } from "../../daemon/http/status.ts";
 
@@ -28,9 +28,7 @@ describe("tradingd ctl against the compiled daemon", () => {
   }
 
   beforeAll(async () => {
-    const build = Bun.spawn([BUN, join(ROOT, "scripts/build.ts"), bin], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    const [code, err] = await Promise.all([build.exited, new Response(build.stderr).text()]);
-    if (code !== 0) throw new Error(`build failed (${code}):\n${err}`);
+    await buildBinary(bin);
     mkdirSync(credentials);
     writeFileSync(join(credentials, "api_token"), `${token}\n`);
     // A free port for the config file (ctl reads the address from it, so not port 0).

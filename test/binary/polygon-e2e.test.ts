@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, ROOT, startDaemon } from "../support/daemon-fixture.ts";
+import { startDaemon, buildBinary } from "../support/daemon-fixture.ts";
 import { waitUntil } from "../support/wait.ts";
 import { FakePolygonServer, DEFAULT_API_KEY } from "../../daemon/fakes/polygon/index.ts";
 import type { StatusDocument } from "../../daemon/http/status.ts";
@@ -15,11 +15,7 @@ describe("compiled binary on the Polygon feed", () => {
   const dir = mkdtempSync(join(tmpdir(), "tradingd-poly-"));
   const bin = join(dir, "tradingd");
 
-  beforeAll(async () => {
-    const proc = Bun.spawn([BUN, join(ROOT, "scripts/build.ts"), bin], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-    if (code !== 0) throw new Error(`build failed (${code}):\n${err}`);
-  }, 120_000);
+  beforeAll(() => buildBinary(bin), 120_000);
 
   test("subscribes, trades on the quotes it receives, and reports the feed in /status", async () => {
     await using fake = await FakePolygonServer.start({ authTimeoutMs: 0 });

@@ -37,3 +37,10 @@ export async function startDaemon(cmd: string[], cwd = ROOT, env: Record<string,
     },
   };
 }
+
+/** Builds the compiled executable at `bin` (as `bun run build` does); throws with the build's stderr. */
+export async function buildBinary(bin: string): Promise<void> {
+  const proc = Bun.spawn([BUN, join(ROOT, "scripts/build.ts"), bin], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`build failed (${code}):\n${err}`);
+}
