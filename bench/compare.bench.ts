@@ -41,13 +41,14 @@
  *            (`"ev":"Q"`), the symbol and ask sliced out, a pre-formatted HTTP/1.1 POST (the ask
  *            spliced into the body) written on one raw keep-alive `Bun.connect` socket (its
  *            answers read and dropped), nothing else.
- *   tradingd spin/block, tradingd hybrid/hybrid — the real `Pipeline` (daemon/supervisor.ts) in
- *            this thread as in the daemon: feed worker (`feed.kind: polygon`) → strategy worker
- *            (`bench/fixtures/alpaca-order-strategy.ts`: buy 1 at the ask on every quote) → risk →
- *            execution worker (`broker.kind: alpaca`, journal_sync normal, then the POST over the
- *            pool) → the fake. Layout = `threads.strategy.wait` / `threads.execution.wait`. Risk
- *            limits relaxed as in `bench/alpaca.bench.ts` part 2; a fresh Pipeline and journal per
- *            run; tuning off.
+ *   tradingd — the real `Pipeline` (daemon/supervisor.ts) in this thread as in the daemon: the
+ *            polygon feed (`feed.kind: polygon`) → the strategy (`bench/fixtures/alpaca-order-
+ *            strategy.ts`: buy 1 at the ask on every quote) → risk → the alpaca broker
+ *            (`journal_sync: normal`, then the POST over the pool) → the fake, in two layouts:
+ *            `single` (all three stages on one worker thread, `workers/single.ts`) and `split`
+ *            (three workers; written `threads.strategy.wait` / `threads.execution.wait`:
+ *            spin/block and hybrid/hybrid). Risk limits relaxed as in `bench/alpaca.bench.ts`
+ *            part 2; a fresh Pipeline and journal per run; tuning off.
  * Target (issue 7): tradingd p50 ≤ 1.5 × floor p50 and p99 ≤ 2 × floor p99, same run.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -234,7 +235,7 @@ function floorClient(): Client {
   };
 }
 
-function tradingdClient(strategyWait: string, executionWait: string): Client {
+function tradingdClient(layout: "split" | "single", strategyWait: string, executionWait: string): Client {
   let p: Pipeline | null = null;
   return {
     async start(runIndex: number) {
@@ -257,9 +258,10 @@ broker:
     rate_limit_per_min: 10000
 risk: { max_orders_per_sec: 100000, max_orders_per_min: 1000000, max_open_orders: 1000, max_order_notional: 1000000, max_position_qty: 1000000 }
 threads:
+  layout: ${layout}
   strategy: { wait: ${strategyWait} }
   execution: { wait: ${executionWait} }
-journal_path: ${join(tmp, `journal-${runIndex}-${strategyWait}-${executionWait}.sqlite`)}
+journal_path: ${join(tmp, `journal-${runIndex}-${layout}-${strategyWait}-${executionWait}.sqlite`)}
 journal_sync: normal
 tuning: { enabled: false }
 `,
@@ -281,10 +283,23 @@ tuning: { enabled: false }
 
 // ---- one run of one variant ---------------------------------------------------------------------
 
-type Variant = "sdk" | "floor" | "tradingd spin/block" | "tradingd hybrid/hybrid";
-const VARIANTS: Variant[] = ["sdk", "floor", "tradingd spin/block", "tradingd hybrid/hybrid"];
-const makeClient = (v: Variant): Client =>
-  v === "sdk" ? sdkClient() : v === "floor" ? floorClient() : v === "tradingd spin/block" ? tradingdClient("spin", "block") : tradingdClient("hybrid", "hybrid");
+type Variant = "sdk" | "floor" | "tradingd single" | "tradingd split spin/block" | "tradingd split hybrid/hybrid";
+const VARIANTS: Variant[] = ["sdk", "floor", "tradingd single", "tradingd split spin/block", "tradingd split hybrid/hybrid"];
+const makeClient = (v: Variant): Client => {
+  switch (v) {
+    case "sdk":
+      return sdkClient();
+    case "floor":
+      return floorClient();
+    case "tradingd single":
+      // The event-driven single thread waits on its event loop (polygon and alpaca need it).
+      return tradingdClient("single", "hybrid", "hybrid");
+    case "tradingd split spin/block":
+      return tradingdClient("split", "spin", "block");
+    case "tradingd split hybrid/hybrid":
+      return tradingdClient("split", "hybrid", "hybrid");
+  }
+};
 
 interface Run {
   variant: Variant;

@@ -215,6 +215,7 @@ tuning: { enabled: false }
     control,
     metrics,
     stopRequested: () => Atomics.load(control.words, W_STOP_FEED) !== 0,
+    onPublished: null,
   };
   const writtenSab = new SharedArrayBuffer((count + 1) * 16);
   const written = new Float64Array(writtenSab);

@@ -1,10 +1,15 @@
 /**
- * The supervisor (main thread): builds the shared memory, starts the three workers, watches
- * them, and stops them in order.
+ * The supervisor (main thread): builds the shared memory, starts the workers, watches them,
+ * and stops them in order.
+ *
+ * Thread layout (`threads.layout`, resolved by `resolveLayout`): `split` runs the feed, strategy
+ * and execution stages on three workers; `single` runs all three on one worker
+ * (`workers/single.ts`), which then owns both doorbells (one buffer). The rest of this file
+ * speaks of stages: a stage is ready, stopped or failed with the worker that runs it.
  *
  * Start: execution, then strategy, then feed (consumers before producers), each reporting
  * `ready`. Stop (SIGINT/SIGTERM, or a worker failure): the feed first, then the strategy once it
- * has drained the market-data ring, then the execution worker once it has drained the order
+ * has drained the market-data ring, then the execution stage once it has drained the order
  * ring; each step bounded, the whole within `stopDeadlineMs`, after which the workers are
  * terminated. A worker that dies is reported with its error and the daemon exits non-zero
  * (systemd restarts it); it never keeps running half-dead. A user strategy that throws halts
@@ -22,8 +27,9 @@ import { MetricsBlock } from "./metrics/block.ts";
 import { FeedMetrics, StrategyMetrics, ExecutionMetrics } from "./metrics/layouts.ts";
 import type { WorkerInit, WorkerMessage, WorkerRole } from "./workers/protocol.ts";
 import { logger } from "./log.ts";
-import { gettid, schedGetcpu } from "../ffi/libc.ts";
+import { gettid, schedGetaffinity, schedGetcpu } from "../ffi/libc.ts";
 import type { ThreadPlan } from "./tuning/threads.ts";
+import { resolveLayout, type ThreadLayout } from "./tuning/layout.ts";
 import type { TuneAction } from "./tuning/action.ts";
 
 const log = logger("supervisor");
@@ -66,11 +72,13 @@ export interface StrategyFailure {
   atMs: number;
 }
 
-const WORKER_URLS: Record<WorkerRole, URL> = {
+const WORKER_URLS: Record<WorkerRole | "single", URL> = {
   feed: new URL("./workers/feed.ts", import.meta.url),
   strategy: new URL("./workers/strategy.ts", import.meta.url),
   execution: new URL("./workers/execution.ts", import.meta.url),
+  single: new URL("./workers/single.ts", import.meta.url),
 };
+const STAGES: readonly WorkerRole[] = ["feed", "strategy", "execution"];
 
 export class Pipeline {
   readonly config: Config;
@@ -79,8 +87,11 @@ export class Pipeline {
   readonly md: SpscRing;
   readonly orders: SpscRing;
   readonly exec: SpscRing;
+  /** `threads.layout` as resolved for this host: `split` or `single`. */
+  readonly layout: ThreadLayout;
   readonly strategyDoorbell = Doorbell.create();
-  readonly executionDoorbell = Doorbell.create();
+  /** The strategy's doorbell itself in layout `single` (one thread, one doorbell). */
+  readonly executionDoorbell: Doorbell;
   readonly book: QuoteBook;
   readonly table: OrderTable;
   /** The risk limits in force: main writes (`setRiskLimits`), the strategy worker reads. */
@@ -118,6 +129,8 @@ export class Pipeline {
     this.#threadPlan = options.threadPlan ?? null;
     this.riskLimitsBlock = RiskLimitsBlock.create(config.risk);
     this.#numaNode = options.numaNode ?? null;
+    this.layout = options.threadPlan?.layout ?? resolveLayout(config, schedGetaffinity(0)).layout;
+    this.executionDoorbell = this.layout === "single" ? this.strategyDoorbell : Doorbell.create();
     this.md = SpscRing.create(config.rings.market_data.slots);
     this.orders = SpscRing.create(config.rings.orders.slots);
     this.exec = SpscRing.create(config.rings.exec_events.slots);
@@ -159,40 +172,46 @@ export class Pipeline {
   }
 
   async start(): Promise<void> {
-    for (const role of ["execution", "strategy", "feed"] as const) await this.#spawn(role);
-    log.info("pipeline running", { symbols: this.symbols.length, strategy: this.config.strategy.name, feed: this.config.feed.kind, broker: this.config.broker.kind });
+    if (this.layout === "single") await this.#spawn("single", "strategy", STAGES);
+    else for (const role of ["execution", "strategy", "feed"] as const) await this.#spawn(role, role, [role]);
+    log.info("pipeline running", { symbols: this.symbols.length, strategy: this.config.strategy.name, feed: this.config.feed.kind, broker: this.config.broker.kind, layout: this.layout });
   }
 
-  #metricsFor(role: WorkerRole): SharedArrayBuffer {
-    return role === "feed" ? this.feedMetrics.sab : role === "strategy" ? this.strategyMetrics.sab : this.executionMetrics.sab;
-  }
-
-  #spawn(role: WorkerRole): Promise<void> {
-    const worker = new Worker(WORKER_URLS[role]);
-    this.#workers.set(role, worker);
-    this.#stopped.set(role, Promise.withResolvers<void>());
+  /**
+   * Starts one worker: `entry` is its file, `role` its name in the tuning plan, `stages` the
+   * stages it runs (each marked ready with it, each stopped as it reports).
+   */
+  #spawn(entry: keyof typeof WORKER_URLS, role: WorkerRole, stages: readonly WorkerRole[]): Promise<void> {
+    const name = entry === "single" ? "trading" : role;
+    const worker = new Worker(WORKER_URLS[entry]);
+    for (const st of stages) {
+      this.#workers.set(st, worker);
+      this.#stopped.set(st, Promise.withResolvers<void>());
+    }
     const ready = Promise.withResolvers<void>();
-    const timer = setTimeout(() => ready.reject(new Error(`${role} worker did not report ready within ${this.#options.readyTimeoutMs} ms`)), this.#options.readyTimeoutMs);
+    const timer = setTimeout(() => ready.reject(new Error(`${name} worker did not report ready within ${this.#options.readyTimeoutMs} ms`)), this.#options.readyTimeoutMs);
     worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
       const msg = ev.data;
       switch (msg.type) {
         case "ready": {
-          const t = this.threads.find((x) => x.name === role)!;
-          t.tid = msg.tid;
-          t.cpu = msg.cpu;
-          t.ready = true;
+          for (const t of this.threads) {
+            if (!stages.includes(t.name as WorkerRole)) continue;
+            t.tid = msg.tid;
+            t.cpu = msg.cpu;
+            t.ready = true;
+          }
           this.threadTuning.push(...msg.tuning);
-          log.info(`${role} worker ready`, { tid: msg.tid, cpu: msg.cpu });
+          log.info(`${name} worker ready`, { tid: msg.tid, cpu: msg.cpu, ...(stages.length > 1 ? { stages: stages.join(",") } : {}) });
           clearTimeout(timer);
           ready.resolve();
           break;
         }
         case "stopped":
-          this.#stopped.get(role)!.resolve();
+          this.#stopped.get(msg.role)?.resolve();
           break;
         case "fatal":
           clearTimeout(timer);
-          this.#fail(role, new Error(`${role} worker failed: ${msg.message}`), msg.stack);
+          this.#fail(stages, new Error(`${name} worker failed: ${msg.message}`), msg.stack);
           ready.reject(this.failure!);
           break;
         case "strategy-error":
@@ -212,20 +231,21 @@ export class Pipeline {
     };
     worker.onerror = (ev: ErrorEvent) => {
       clearTimeout(timer);
-      this.#fail(role, new Error(`${role} worker crashed: ${ev.message}`), (ev.error as Error | undefined)?.stack ?? "");
+      this.#fail(stages, new Error(`${name} worker crashed: ${ev.message}`), (ev.error as Error | undefined)?.stack ?? "");
       ready.reject(this.failure!);
     };
     worker.addEventListener("close", () => {
-      this.#stopped.get(role)?.resolve();
+      for (const st of stages) this.#stopped.get(st)?.resolve();
       if (!this.stopping && this.failure === null) {
         clearTimeout(timer);
-        this.#fail(role, new Error(`${role} worker exited unexpectedly`), "");
+        this.#fail(stages, new Error(`${name} worker exited unexpectedly`), "");
         ready.reject(this.failure!);
       }
     });
     const init: WorkerInit = {
       type: "init",
       role,
+      stages: [...stages],
       config: this.config,
       configDir: this.#options.configDir,
       symbols: [...this.symbols],
@@ -240,17 +260,17 @@ export class Pipeline {
       positionsTable: this.table.positionsSab,
       orderCapacity: this.table.capacity,
       riskLimits: this.riskLimitsBlock.sab,
-      metrics: this.#metricsFor(role),
+      metrics: { feed: this.feedMetrics.sab, strategy: this.strategyMetrics.sab, execution: this.executionMetrics.sab },
       tuning: this.#threadPlan ? { assignment: this.#threadPlan.threads[role], numaNode: this.#numaNode } : null,
     };
     worker.postMessage(init);
     return ready.promise;
   }
 
-  #fail(role: WorkerRole, err: Error, stack: string): void {
+  #fail(stages: readonly WorkerRole[], err: Error, stack: string): void {
     if (this.failure !== null) return;
     this.failure = err;
-    this.threads.find((t) => t.name === role)!.ready = false;
+    for (const t of this.threads) if (stages.includes(t.name as WorkerRole)) t.ready = false;
     log.error(err.message);
     if (stack) process.stderr.write(stack + "\n");
     this.#failed.resolve(err);
@@ -348,7 +368,7 @@ export class Pipeline {
     this.md.close();
     this.orders.close();
     this.exec.close();
-    for (const w of this.#workers.values()) w.terminate();
+    for (const w of new Set(this.#workers.values())) w.terminate();
     this.#workers.clear();
     log.info("pipeline stopped");
   }

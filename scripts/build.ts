@@ -9,7 +9,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 const root = join(import.meta.dir, "..");
-const WORKERS = ["feed", "strategy", "execution"];
+const WORKERS = ["feed", "strategy", "execution", "single"];
 const onDisk = readdirSync(join(root, "daemon/workers"))
   .filter((f) => f.endsWith(".ts") && f !== "protocol.ts" && !f.endsWith(".test.ts"))
   .map((f) => f.slice(0, -3))

@@ -381,6 +381,10 @@ const ThreadWait = z
 
 export const ThreadsConfig = z
   .strictObject({
+    // split: feed, strategy and execution on three threads; single: all on one thread (no hop on
+    // the order path); auto: split with >= 4 CPUs allowed, else single (daemon/tuning/layout.ts).
+    layout: oneOf(["auto", "split", "single"]).default("auto"),
+    // In layout single, the one trading thread waits as `strategy` says.
     strategy: ThreadWait,
     execution: ThreadWait,
   })

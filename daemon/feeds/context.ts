@@ -24,6 +24,11 @@ export interface FeedContext {
   metrics: MetricsBlock<typeof FeedMetrics>;
   /** Prebound: true once main asked the feed to stop. */
   stopRequested: () => boolean;
+  /**
+   * Called after each publish of an event-driven feed (polygon), when set: the single trading
+   * thread (layout `single`) runs the strategy and execution stages there, on the frame's turn.
+   */
+  onPublished: (() => void) | null;
 }
 
 export function feedContext(init: WorkerInit): FeedContext {
@@ -31,7 +36,7 @@ export function feedContext(init: WorkerInit): FeedContext {
   const doorbell = new Doorbell(init.strategyDoorbell);
   ring.attachDoorbell(doorbell);
   const control = new ControlBlock(init.control);
-  const metrics = new MetricsBlock(FeedMetrics, init.metrics);
+  const metrics = new MetricsBlock(FeedMetrics, init.metrics.feed);
   metrics.set(metrics.gaugeIndex("thread_id"), gettid());
   metrics.set(metrics.gaugeIndex("thread_cpu"), schedGetcpu());
   return {
@@ -44,5 +49,6 @@ export function feedContext(init: WorkerInit): FeedContext {
     control,
     metrics,
     stopRequested: () => Atomics.load(control.words, W_STOP_FEED) !== 0,
+    onPublished: null,
   };
 }

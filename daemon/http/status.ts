@@ -46,12 +46,15 @@ export function statusDocument(p: Pipeline) {
       counts: Object.fromEntries(["applied", "unchanged", "skipped", "failed", "advice"].map((s) => [s, p.tuning.filter((a) => a.status === s).length])),
       actions: p.tuning,
     },
+    // split: one thread per stage; single: the stages share one thread (the same tid), which
+    // waits as threads.strategy says.
+    layout: p.layout,
     threads: p.threads.map((t) => ({
       name: t.name,
       tid: t.name === "main" ? t.tid : gauges[t.name].thread_id || t.tid,
       cpu: t.name === "main" ? t.cpu : gauges[t.name].thread_cpu,
       ready: t.ready,
-      wait: t.name === "strategy" ? p.config.threads.strategy.wait : t.name === "execution" ? p.config.threads.execution.wait : null,
+      wait: t.name === "main" ? null : p.layout === "single" || t.name === "strategy" ? p.config.threads.strategy.wait : t.name === "execution" ? p.config.threads.execution.wait : null,
     })),
     rings: (
       [

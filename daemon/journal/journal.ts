@@ -5,7 +5,7 @@
  *
  * | when | call | state after |
  * |---|---|---|
- * | before the first byte goes out | `recordIntent` | `intent` |
+ * | before the first byte goes out | `writeAhead` (then, if it returned true, `recordIntent` right after the send) or `recordIntent` | `intent` |
  * | the request was written to the socket | `markSent` | `sent` |
  * | timeout, reset, 5xx: outcome unknown (look it up, never resend blind) | `markUnknown` | `unknown` |
  * | the broker acknowledged it | `recordAccepted` | `accepted` |
@@ -24,6 +24,18 @@
  * crashes; an intent lost that way belongs to an order that may be live at the broker, which
  * is exactly what the journal exists to prevent. FULL syncs the WAL on every commit; the cost
  * per order, FULL versus NORMAL, is measured by `bench/journal.bench.ts` (BENCHMARKS.md).
+ *
+ * The intent log (`journal_sync: normal` only): under NORMAL a commit is durable once SQLite
+ * has written it to the OS (no fsync), and an intent's commit (two tables, three indexes: about
+ * a dozen page writes) cost ~150-200 µs per order at trading pace here, the largest part of
+ * tick-to-order. `writeAhead` gives the same guarantee for one `write()` of one line to
+ * `<journal>-intents` (O_APPEND): the gateway sends the order, then writes the SQLite intent
+ * in the same turn (`recordIntent`). If the process dies between the two, the next `open`
+ * finds the line, writes the intent it lacks (state `intent`, an event saying where it came
+ * from), and the startup look-up resolves it like any other in-doubt order. A line cut short by
+ * a crash belongs to an order that was never sent (the send waits for the write) and is
+ * ignored. The log is emptied at open (after that recovery) and at a clean close. Under FULL,
+ * `writeAhead` writes and syncs the SQLite intent itself: an fsync'd line would cost as much.
  *
  * One writer: a journal opened for writing holds SQLite's exclusive lock until `close()`
  * (`locking_mode = EXCLUSIVE`), so a second tradingd on the same file fails at open with a
@@ -46,7 +58,7 @@
  * journal.markSent(clientOrderId, Date.now());
  */
 import { Database } from "bun:sqlite";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { VERSION } from "../version.ts";
 import { clientOrderIdOf, isValidClientOrderId, runIdOf } from "./client-order-id.ts";
 import { JournalError, fileProblem, sqliteCode } from "./errors.ts";
@@ -104,6 +116,10 @@ export class OrderJournal implements Disposable {
   readonly #readonly: boolean;
   #closed = false;
   readonly #s: ReturnType<typeof prepare>;
+  /** The intent log's file descriptor (`journal_sync: normal`), or null. */
+  #intentLog: number | null = null;
+  /** Intents recovered from the intent log at open (orders that were written there only). */
+  readonly recoveredIntents: string[] = [];
 
   private constructor(db: Database, path: string, runId: string | null) {
     this.#db = db;
@@ -111,6 +127,11 @@ export class OrderJournal implements Disposable {
     this.runId = runId;
     this.#readonly = runId === null;
     this.#s = prepare(db);
+  }
+
+  /** Where the intent log of the journal at `path` lives. */
+  static intentLogPath(path: string): string {
+    return `${path}-intents`;
   }
 
   /**
@@ -151,7 +172,9 @@ export class OrderJournal implements Disposable {
         db.run(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
         db.run("PRAGMA foreign_keys = ON");
         migrate(db);
-        return new OrderJournal(db, path, startRun(db));
+        const journal = new OrderJournal(db, path, startRun(db));
+        journal.#recoverIntentLog(opts.synchronous === "normal");
+        return journal;
       },
       () => (db as Database | null)?.close(),
     );
@@ -179,13 +202,58 @@ export class OrderJournal implements Disposable {
     return clientOrderIdOf(this.runId, localOrderId);
   }
 
+  /**
+   * The durable step before the first byte goes out. Under `journal_sync: normal`: one line
+   * appended to the intent log, and true: the caller MUST call `recordIntent(o)` once the
+   * request is written (same turn). Under `full`: `recordIntent(o)` itself, and false.
+   */
+  writeAhead(o: OrderIntent): boolean {
+    if (this.#intentLog === null) {
+      this.recordIntent(o);
+      return false;
+    }
+    this.#writable("writeAhead");
+    checkIntent(this.path, o);
+    writeSync(this.#intentLog, JSON.stringify({ run: this.runId, ...o }) + "\n");
+    return true;
+  }
+
+  /** Reads what a previous run left in the intent log into the journal, then empties the log. */
+  #recoverIntentLog(keepOpen: boolean): void {
+    const logPath = OrderJournal.intentLogPath(this.path);
+    if (existsSync(logPath)) {
+      const lines = readFileSync(logPath, "utf8").split("\n");
+      for (const line of lines) {
+        if (line === "") continue;
+        let o: (OrderIntent & { run: string }) | null = null;
+        try {
+          o = JSON.parse(line) as OrderIntent & { run: string };
+        } catch {
+          continue; // cut short by a crash: its order was never sent
+        }
+        if (typeof o?.clientOrderId !== "string" || this.#s.getOrder.get(o.clientOrderId) !== null) continue;
+        this.#insertIntent(o, o.run, "intent log");
+        this.recoveredIntents.push(o.clientOrderId);
+      }
+    }
+    if (keepOpen) {
+      this.#intentLog = openSync(logPath, "a", 0o600);
+      ftruncateSync(this.#intentLog, 0);
+    } else if (existsSync(logPath)) {
+      const fd = openSync(logPath, "r+");
+      ftruncateSync(fd, 0);
+      closeSync(fd);
+    }
+  }
+
   /** Writes the order, state `intent`, before any byte of it is sent. A duplicate id throws. */
   recordIntent(o: OrderIntent): void {
     this.#writable("recordIntent");
-    if (!isValidClientOrderId(o.clientOrderId)) {
-      throw new JournalError("invalid", this.path, `client_order_id ${JSON.stringify(o.clientOrderId)} is not 1-48 characters of [A-Za-z0-9-_]`);
-    }
-    if (!(o.qty > 0) || !Number.isFinite(o.qty)) throw new JournalError("invalid", this.path, `order ${o.clientOrderId}: qty ${o.qty} is not a positive number`);
+    checkIntent(this.path, o);
+    this.#insertIntent(o, this.runId!, null);
+  }
+
+  #insertIntent(o: OrderIntent, runId: string, recoveredFrom: string | null): void {
     const now = Date.now();
     const created = Math.round(o.createdAtMs);
     const limit = o.limitPrice ?? null;
@@ -193,7 +261,7 @@ export class OrderJournal implements Disposable {
     this.#transaction(o.clientOrderId, () => {
       this.#s.insertOrder.run(
         o.clientOrderId,
-        this.runId,
+        runId,
         o.localOrderId,
         o.symbol,
         o.side,
@@ -208,7 +276,7 @@ export class OrderJournal implements Disposable {
         created,
         now,
       );
-      const detail = { symbol: o.symbol, side: o.side, type: o.type, timeInForce: o.timeInForce, qty: o.qty, limitPrice: limit, stopPrice: stop };
+      const detail = { symbol: o.symbol, side: o.side, type: o.type, timeInForce: o.timeInForce, qty: o.qty, limitPrice: limit, stopPrice: stop, ...(recoveredFrom ? { recoveredFrom } : {}) };
       this.#event(o.clientOrderId, "intent", created, now, "intent", false, detail);
     });
   }
@@ -333,6 +401,12 @@ export class OrderJournal implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#intentLog !== null) {
+      // Every line has its SQLite intent by now (each was written right after its send).
+      ftruncateSync(this.#intentLog, 0);
+      closeSync(this.#intentLog);
+      this.#intentLog = null;
+    }
     try {
       if (!this.#readonly) this.#s.closeRun.run(Date.now(), this.runId);
     } finally {
@@ -495,4 +569,11 @@ function prepare(db: Database) {
     ),
     closeRun: q<Row, [number, string | null]>("UPDATE runs SET closed_at_ms = ? WHERE run_id = ?"),
   };
+}
+
+function checkIntent(path: string, o: OrderIntent): void {
+  if (!isValidClientOrderId(o.clientOrderId)) {
+    throw new JournalError("invalid", path, `client_order_id ${JSON.stringify(o.clientOrderId)} is not 1-48 characters of [A-Za-z0-9-_]`);
+  }
+  if (!(o.qty > 0) || !Number.isFinite(o.qty)) throw new JournalError("invalid", path, `order ${o.clientOrderId}: qty ${o.qty} is not a positive number`);
 }

@@ -29,6 +29,8 @@ export const enum RiskReason {
   STALE_QUOTE = 16,
   DAILY_LOSS = 17,
   DUPLICATE_ORDER = 18,
+  /** Thread layout `single`: the order ring was full and its consumer (this thread) freed nothing. */
+  ORDER_RING_FULL = 19,
 }
 export const RISK_REASON_NAMES = [
   "ok",
@@ -50,6 +52,7 @@ export const RISK_REASON_NAMES = [
   "stale_quote",
   "daily_loss",
   "duplicate_order",
+  "order_ring_full",
 ] as const;
 
 /** The limits as the checks read them: `risk` of the config, in the units of its keys. */

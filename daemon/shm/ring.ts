@@ -114,6 +114,8 @@ export class SpscRing {
   readonly #ctlF64: Float64Array;
   readonly #mask: number;
   #doorbell: Doorbell | null = null;
+  #sameThread = false;
+  #drain: (() => void) | null = null;
 
   // Producer-local cursors.
   #head: number; // last published head
@@ -235,6 +237,12 @@ export class SpscRing {
     const started = Bun.nanoseconds();
     // Metric store (producer is the only writer).
     Atomics.store(ctl, WAITS, (ctl[WAITS] + 1) | 0);
+    if (this.#sameThread) {
+      // Waiting would wait for this very thread: run the consumer instead, once.
+      this.#drain?.();
+      this.#ctlF64[WAIT_NANOS] += Bun.nanoseconds() - started;
+      return this.tryClaim();
+    }
     let slot = -1;
     for (let turn = 0; ; turn++) {
       if (turn < WAIT_SPIN_TURNS) {
@@ -256,6 +264,17 @@ export class SpscRing {
     // Plain Float64 store: a metric, read by observers as a possibly stale value.
     this.#ctlF64[WAIT_NANOS] += Bun.nanoseconds() - started;
     return slot;
+  }
+
+  /**
+   * Producer side, when the consumer runs on this same thread (thread layout `single`): a full
+   * ring cannot be waited on (the wait would wait for itself), so `claimWait` publishes what is
+   * claimed, calls `drain` (which runs the consumer), and tries once more, returning -1 if that
+   * freed nothing. `drain` null: -1 at once (the caller refuses what it wanted to write).
+   */
+  consumerOnThisThread(drain: (() => void) | null): void {
+    this.#sameThread = true;
+    this.#drain = drain;
   }
 
   /** Producer side: the doorbell of the CONSUMER thread, rung by publish() when it sleeps. */

@@ -128,7 +128,8 @@ export class StrategyRuntime implements StrategyContext {
 
     const id = this.#nextOrderId++;
     const slot = this.orders.claimWait(this.stopRequested);
-    if (slot < 0) return this.#refuse(RiskReason.HALTED); // shutting down
+    // -1: shutting down, or (layout single) the ring is full and cannot be waited on.
+    if (slot < 0) return this.#refuse(this.stopRequested() ? RiskReason.HALTED : RiskReason.ORDER_RING_FULL);
     const i = slot * 16;
     const f = slot * 8;
     const ring = this.orders;

@@ -18,7 +18,6 @@
 import type { Pipeline } from "../supervisor.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsBlock, BlockLayout, GaugeIndex } from "../metrics/block.ts";
-import type { WorkerRole } from "../workers/protocol.ts";
 import { W_FEED_DONE } from "../shm/control.ts";
 import { nowNs } from "../shm/clock.ts";
 import { SdNotify, watchdogIntervalMs } from "../../ffi/sdnotify.ts";
@@ -35,7 +34,8 @@ const HEARTBEAT_PERIOD_FLOOR_MS = 1000;
 
 /** One worker as the check sees it: its metrics block and how old its signs of life may get. */
 export interface WatchedWorker {
-  name: WorkerRole;
+  /** As the log and the STATUS= line name it: "strategy worker", "trading worker (feed stage)". */
+  name: string;
   block: MetricsBlock<BlockLayout>;
   limitMs: number;
   /** True once the worker has legitimately finished (a feed that reached `max_events`). */
@@ -89,7 +89,7 @@ export class ProgressCheck {
       const lastSign = Math.max(w.block.gauge(this.#heartbeats[k]!), this.#lastChangeNs[k]!);
       const ageMs = (now - lastSign) / 1e6;
       if (ageMs > w.limitMs) {
-        const why = `${w.name} worker: no heartbeat and no counter change for ${(ageMs / 1000).toFixed(1)} s (limit ${(w.limitMs / 1000).toFixed(1)} s)`;
+        const why = `${w.name}: no heartbeat and no counter change for ${(ageMs / 1000).toFixed(1)} s (limit ${(w.limitMs / 1000).toFixed(1)} s)`;
         reason = reason === null ? why : `${reason}; ${why}`;
       }
     }
@@ -97,13 +97,18 @@ export class ProgressCheck {
   }
 }
 
-/** The three workers of a pipeline with their limits (the strategy's heartbeat is its timer). */
+/**
+ * The three stages of a pipeline with their limits (the strategy's heartbeat is its timer),
+ * named by the worker that runs them: "strategy worker" (layout split) or "trading worker
+ * (strategy stage)" (layout single, where a wedged stage wedges all three).
+ */
 export function watchedWorkers(pipeline: Pipeline): WatchedWorker[] {
   const limit = (periodMs: number) => PERIODS_BEFORE_WEDGED * Math.max(HEARTBEAT_PERIOD_FLOOR_MS, periodMs);
+  const name = (stage: string) => (pipeline.layout === "single" ? `trading worker (${stage} stage)` : `${stage} worker`);
   return [
-    { name: "feed", block: pipeline.feedMetrics, limitMs: limit(1000), finished: () => pipeline.control.get(W_FEED_DONE) !== 0 },
-    { name: "strategy", block: pipeline.strategyMetrics, limitMs: limit(pipeline.config.strategy.timer_interval_ms) },
-    { name: "execution", block: pipeline.executionMetrics, limitMs: limit(1000) },
+    { name: name("feed"), block: pipeline.feedMetrics, limitMs: limit(1000), finished: () => pipeline.control.get(W_FEED_DONE) !== 0 },
+    { name: name("strategy"), block: pipeline.strategyMetrics, limitMs: limit(pipeline.config.strategy.timer_interval_ms) },
+    { name: name("execution"), block: pipeline.executionMetrics, limitMs: limit(1000) },
   ];
 }
 

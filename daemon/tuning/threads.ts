@@ -16,8 +16,13 @@
  * CPU, or a spinning thread sharing its CPU; a CPU outside the set this process may use; a `spin`
  * consumer under SCHED_FIFO/RR while RT throttling is on (it stalls 50 ms every second,
  * measured), unless the plan also turns the throttling off.
+ *
+ * Layout `single`: the one trading thread runs every stage and takes the strategy's place in the
+ * plan (`tuning.cpus.strategy`, `tuning.sched.strategy`, `threads.strategy.wait`); the feed and
+ * execution entries are copies of it, with no action of their own.
  */
 import type { TuneAction } from "./action.ts";
+import type { ThreadLayout } from "./layout.ts";
 
 export type ThreadName = "main" | "feed" | "strategy" | "execution";
 export const THREAD_NAMES: readonly ThreadName[] = ["main", "feed", "strategy", "execution"];
@@ -27,6 +32,8 @@ export type PolicyChoice = "auto" | "other" | "fifo" | "rr";
 export interface ThreadTuningInput {
   cpus: Record<ThreadName, CpuChoice>;
   sched: Record<ThreadName, { policy: PolicyChoice; priority: number }>;
+  /** `split`: three hot workers; `single`: one (the strategy's entry), see the module doc. */
+  layout: ThreadLayout;
   /** Consumers' wait strategies (the feed and main do not consume rings). */
   waits: { strategy: "spin" | "hybrid" | "block"; execution: "spin" | "hybrid" | "block" };
   /** CPUs this process may run on (sched_getaffinity of the process at start). */
@@ -47,6 +54,7 @@ export interface ThreadAssignment {
 }
 
 export interface ThreadPlan {
+  layout: ThreadLayout;
   threads: Record<ThreadName, ThreadAssignment>;
   /** CPUs given to a hot worker of its own. */
   hotCpus: number[];
@@ -67,11 +75,14 @@ function physicalCore(cpu: number, siblings: ReadonlyMap<number, readonly number
 export function planThreads(input: ThreadTuningInput): ThreadPlan {
   const allowed = [...input.allowedCpus].sort((a, b) => a - b);
   const refusals: string[] = [];
-  const spins: Record<ThreadName, boolean> = { main: false, feed: false, strategy: input.waits.strategy === "spin", execution: input.waits.execution === "spin" };
+  const single = input.layout === "single";
+  /** The threads that exist in this layout (in `single`, feed and execution are the strategy's). */
+  const present: readonly ThreadName[] = single ? ["main", "strategy"] : THREAD_NAMES;
+  const spins: Record<ThreadName, boolean> = { main: false, feed: false, strategy: input.waits.strategy === "spin", execution: !single && input.waits.execution === "spin" };
   const cpuOf: Record<ThreadName, number | null> = { main: null, feed: null, strategy: null, execution: null };
 
   // Explicit CPUs first.
-  for (const t of THREAD_NAMES) {
+  for (const t of present) {
     const c = input.cpus[t];
     if (typeof c === "number") {
       if (!allowed.includes(c)) refusals.push(`tuning.cpus.${t}: CPU ${c} is outside the CPUs this process may use (${allowed.join(",") || "none"}); pick one of those, or widen the cpuset`);
@@ -82,12 +93,12 @@ export function planThreads(input: ThreadTuningInput): ThreadPlan {
   // Housekeeping: the first allowed CPU and its siblings, unless an explicit choice took it.
   const housekeeping = allowed.length > 0 ? [...physicalCore(allowed[0]!, input.siblings)].filter((c) => allowed.includes(c)) : [];
   const taken = new Set<number>();
-  for (const t of THREAD_NAMES) if (t !== "main" && typeof cpuOf[t] === "number") for (const s of physicalCore(cpuOf[t]!, input.siblings)) taken.add(s);
+  for (const t of present) if (t !== "main" && typeof cpuOf[t] === "number") for (const s of physicalCore(cpuOf[t]!, input.siblings)) taken.add(s);
   const free = allowed.filter((c) => !housekeeping.includes(c) && !taken.has(c));
   const canPin = allowed.length > 1;
 
   for (const t of ["strategy", "feed", "execution"] as const) {
-    if (input.cpus[t] !== "auto" || !canPin) continue;
+    if (!present.includes(t) || input.cpus[t] !== "auto" || !canPin) continue;
     const own = free.shift();
     if (own !== undefined) {
       cpuOf[t] = own;
@@ -102,8 +113,8 @@ export function planThreads(input: ThreadTuningInput): ThreadPlan {
   if (input.cpus.main === "auto" && canPin) cpuOf.main = housekeeping[0] ?? null;
 
   // Who shares a CPU with whom.
-  const sharers = (t: ThreadName) => THREAD_NAMES.filter((o) => o !== t && cpuOf[o] !== null && cpuOf[o] === cpuOf[t]);
-  for (const t of THREAD_NAMES) {
+  const sharers = (t: ThreadName) => present.filter((o) => o !== t && cpuOf[o] !== null && cpuOf[o] === cpuOf[t]);
+  for (const t of present) {
     if (!spins[t] || cpuOf[t] === null) continue;
     const others = sharers(t);
     if (others.length > 0) {
@@ -117,7 +128,7 @@ export function planThreads(input: ThreadTuningInput): ThreadPlan {
   }
 
   const threads = {} as Record<ThreadName, ThreadAssignment>;
-  for (const t of THREAD_NAMES) {
+  for (const t of present) {
     const want = input.sched[t];
     let policy: ThreadAssignment["policy"];
     let priority = want.priority;
@@ -140,9 +151,14 @@ export function planThreads(input: ThreadTuningInput): ThreadPlan {
     }
   }
 
+  if (single) threads.feed = threads.execution = threads.strategy!;
   const hotCpus = [...new Set((["feed", "strategy", "execution"] as const).map((t) => threads[t].cpu).filter((c): c is number => c !== null && !housekeeping.includes(c)))].sort((a, b) => a - b);
   const actions: TuneAction[] = [];
   for (const t of THREAD_NAMES) {
+    if (!present.includes(t)) {
+      actions.push({ id: `thread.${t}`, scope: "thread", target: t, desired: "the strategy thread's", status: "skipped", reason: "threads.layout single: this stage runs on the strategy thread" });
+      continue;
+    }
     const a = threads[t];
     actions.push(
       a.cpu === null
@@ -151,7 +167,7 @@ export function planThreads(input: ThreadTuningInput): ThreadPlan {
     );
     actions.push({ id: `thread.${t}.sched`, scope: "thread", target: t, desired: a.policy === "other" ? "SCHED_OTHER" : `SCHED_${a.policy.toUpperCase()} ${a.priority}`, status: "planned" });
   }
-  const rtThreads = THREAD_NAMES.filter((t) => threads[t].policy !== "other");
+  const rtThreads = present.filter((t) => threads[t].policy !== "other");
   const throttled = input.rtRuntimeUs !== null && input.rtRuntimeUs !== -1 && !input.hostTurnsThrottlingOff;
   if (rtThreads.length > 0 && throttled) {
     actions.push({
@@ -165,5 +181,5 @@ export function planThreads(input: ThreadTuningInput): ThreadPlan {
       hint: "on a host whose hot CPUs are isolated (isolcpus, nohz_full, rcu_nocbs), set tuning.host.rt_throttling: off",
     });
   }
-  return { threads, hotCpus, housekeepingCpus: housekeeping, actions, refusals };
+  return { layout: input.layout, threads, hotCpus, housekeepingCpus: housekeeping, actions, refusals };
 }

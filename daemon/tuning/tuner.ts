@@ -16,6 +16,7 @@ import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { TuneAction } from "./action.ts";
 import { planThreads, type ThreadPlan, type ThreadName } from "./threads.ts";
+import { resolveLayout } from "./layout.ts";
 import { applyThreadTuning } from "./apply-thread.ts";
 import {
   adviseHost,
@@ -75,6 +76,7 @@ export function planTuning(cfg: Config): TuningPlan {
   const threads = planThreads({
     cpus: cfg.tuning.cpus,
     sched: cfg.tuning.sched,
+    layout: resolveLayout(cfg, allowedCpus).layout,
     waits: { strategy: cfg.threads.strategy.wait, execution: cfg.threads.execution.wait },
     allowedCpus,
     siblings: topologySiblings(roots),

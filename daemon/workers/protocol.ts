@@ -3,7 +3,8 @@
  * Never used per tick: hot-path traffic moves only through the rings.
  *
  * main → worker: one `WorkerInit` message. The worker sets up, posts `ready`, runs its loop
- * until its stop word in the control block is set, posts `stopped`, and returns. A worker
+ * until its stop word in the control block is set, posts `stopped` (for each stage it runs), and
+ * returns. A worker
  * cannot take messages while it runs (its loop owns the thread), which is why stopping is a
  * control-block word and not a message.
  */
@@ -18,7 +19,10 @@ export type WorkerRole = "feed" | "strategy" | "execution";
 
 export interface WorkerInit {
   type: "init";
+  /** The thread's name in the tuning plan (layout `single`: "strategy", its stages all three). */
   role: WorkerRole;
+  /** The stages this thread runs: its role (layout `split`), or all three (layout `single`). */
+  stages: WorkerRole[];
   config: Config;
   /** Directory the config file was in (relative paths in it are resolved against it). */
   configDir: string;
@@ -35,13 +39,15 @@ export interface WorkerInit {
   orderCapacity: number;
   /** The risk limits in force (`risk/limits-block.ts`): main writes, the strategy worker reads. */
   riskLimits: SharedArrayBuffer;
-  metrics: SharedArrayBuffer;
+  /** Each stage's metric block; a stage writes only its own, from the thread that runs it. */
+  metrics: Record<WorkerRole, SharedArrayBuffer>;
   /** This thread's part of the tuning plan (null: --no-tune). Applied by the worker on itself. */
   tuning: { assignment: ThreadAssignment; numaNode: number | null } | null;
 }
 
 export type WorkerMessage =
   | { type: "ready"; role: WorkerRole; tid: number; cpu: number; tuning: TuneAction[] }
+  /** A stage has stopped (a thread running several stages reports each as it stops). */
   | { type: "stopped"; role: WorkerRole }
   | { type: "fatal"; role: WorkerRole; message: string; stack: string }
   | { type: "strategy-error"; message: string; stack: string; callback: string }
@@ -62,7 +68,7 @@ export function serveWorker(run: (init: WorkerInit, ready: () => void) => void |
       await run(init, () => {
         postMessage({ type: "ready", role: init.role, tid: gettid(), cpu: schedGetcpu(), tuning } satisfies WorkerMessage);
       });
-      postMessage({ type: "stopped", role: init.role } satisfies WorkerMessage);
+      for (const role of init.stages) postMessage({ type: "stopped", role } satisfies WorkerMessage);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       postMessage({ type: "fatal", role: init.role, message: e.message, stack: e.stack ?? "" } satisfies WorkerMessage);

@@ -99,13 +99,18 @@ describe("tradingd command line", () => {
     expect(d.log()).toContain("SIGTERM received: stopping");
   });
 
-  test("a worker that dies is reported with its error and the daemon exits 1", async () => {
-    const file = tempFile("dying.yaml", `strategy:\n  name: module\n  module: ${join(import.meta.dir, "dying-strategy-fixture.ts")}\n`);
-    const r = await cli("run", "--no-tune", "--listen", "127.0.0.1:0", "--config", file);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("strategy worker exited unexpectedly");
-    expect(r.stderr).toContain("exiting with status 1");
-  });
+  for (const [layout, who] of [
+    ["split", "strategy worker"],
+    ["single", "trading worker"],
+  ] as const) {
+    test(`layout ${layout}: a worker that dies is reported with its error and the daemon exits 1`, async () => {
+      const file = tempFile(`dying-${layout}.yaml`, `threads: { layout: ${layout} }\nstrategy:\n  name: module\n  module: ${join(import.meta.dir, "dying-strategy-fixture.ts")}\n`);
+      const r = await cli("run", "--no-tune", "--listen", "127.0.0.1:0", "--config", file);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${who} exited unexpectedly`);
+      expect(r.stderr).toContain("exiting with status 1");
+    });
+  }
 
   test("a second signal while stopping exits at once with status 1", async () => {
     const file = tempFile("slow-stop.yaml", `strategy:\n  name: module\n  module: ${join(import.meta.dir, "slow-stop-strategy-fixture.ts")}\n`);

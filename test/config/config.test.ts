@@ -126,6 +126,7 @@ describe("defaults", () => {
       },
       rings: { market_data: { slots: 65_536, when_full: "drop" }, orders: { slots: 4096 }, exec_events: { slots: 4096 } },
       threads: {
+        layout: "auto",
         strategy: { wait: "hybrid", spin_us: 50 },
         execution: { wait: "hybrid", spin_us: 50 },
       },

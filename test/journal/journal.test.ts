@@ -16,7 +16,14 @@ const newPath = (name = "journal") => join(dir, `${name}-${++files}.sqlite`);
 const T0 = 1_700_000_000_000;
 
 function intent(journal: OrderJournal, localOrderId: number, over: Partial<OrderIntent> = {}): OrderIntent {
-  const o: OrderIntent = {
+  const o = intentOf(journal, localOrderId, over);
+  journal.recordIntent(o);
+  return o;
+}
+
+/** The intent `intent()` records, not recorded. */
+function intentOf(journal: OrderJournal, localOrderId: number, over: Partial<OrderIntent> = {}): OrderIntent {
+  return {
     clientOrderId: journal.newClientOrderId(localOrderId),
     localOrderId,
     symbol: "AAPL",
@@ -28,8 +35,6 @@ function intent(journal: OrderJournal, localOrderId: number, over: Partial<Order
     createdAtMs: T0 + localOrderId,
     ...over,
   };
-  journal.recordIntent(o);
-  return o;
 }
 
 /** The JournalError `fn` throws, as { code, message }; fails the test when it throws anything else. */
@@ -336,6 +341,31 @@ describe("OrderJournal after a crash", () => {
     // Per case: the crashed run (never closed), then this test's reopen (closed); then the last reopen.
     expect(runs.map((r) => r.closed)).toEqual([0, 1, 0, 1, 0, 1, 0, 1, 1]);
   });
+
+  test("killed after the intent log's line (journal_sync normal, sent, no SQLite intent yet): reopen writes the intent, in doubt, and empties the log", async () => {
+    const p = newPath("write-ahead");
+    const proc = bun(["journal-crash-fixture.ts", p, "write-ahead", "7"]);
+    const id = await firstLine(proc.stdout);
+    await proc.exited;
+    expect(proc.signalCode).toBe("SIGKILL");
+    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toContain(id);
+    using j = OrderJournal.open(p, { synchronous: "normal" });
+    expect(j.recoveredIntents).toEqual([id]);
+    expect(j.inDoubt().map((o) => [o.clientOrderId, o.state, o.qty, o.limitPrice, o.runId === j.runId])).toEqual([[id, "intent", 1, 150, false]]);
+    expect(j.events(id).map((e) => [e.kind, (e.detail as { recoveredFrom?: string }).recoveredFrom])).toEqual([["intent", "intent log"]]);
+    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toBe("");
+  });
+
+  test("a line cut short by a crash is ignored (its order was never sent); the whole ones before it are recovered", async () => {
+    const p = newPath("torn");
+    const proc = bun(["journal-crash-fixture.ts", p, "torn", "9"]);
+    const id = await firstLine(proc.stdout);
+    await proc.exited;
+    using j = OrderJournal.open(p);
+    expect(j.recoveredIntents).toEqual([id]);
+    expect(j.inDoubt().map((o) => o.clientOrderId)).toEqual([id]);
+    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toBe(""); // emptied under full too
+  });
 });
 
 describe("client_order_id", () => {
@@ -507,5 +537,38 @@ describe("OrderJournal read-only", () => {
     j.close();
     j.close();
     expect(journalErrorOf(() => j.inDoubt()).code).toBe("closed");
+  });
+});
+
+describe("writeAhead: the durable step before the wire", () => {
+  test("full: the SQLite intent itself (false, nothing to do after the send), and no intent log", () => {
+    const p = newPath("wa-full");
+    using j = OrderJournal.open(p);
+    const o = intentOf(j, 1);
+    expect(j.writeAhead(o)).toBe(false);
+    expect(j.get(o.clientOrderId)?.state).toBe("intent");
+    expect(existsSync(OrderJournal.intentLogPath(p))).toBe(false);
+  });
+
+  test("normal: one line in the intent log (true: the caller writes the SQLite intent after the send); a clean close empties the log", () => {
+    const p = newPath("wa-normal");
+    const j = OrderJournal.open(p, { synchronous: "normal" });
+    const o = intentOf(j, 1);
+    expect(j.writeAhead(o)).toBe(true);
+    expect(j.get(o.clientOrderId)).toBe(null);
+    expect(JSON.parse(readFileSync(OrderJournal.intentLogPath(p), "utf8"))).toMatchObject({ run: j.runId, clientOrderId: o.clientOrderId, qty: o.qty });
+    j.recordIntent(o);
+    expect(j.get(o.clientOrderId)?.state).toBe("intent");
+    j.close();
+    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toBe("");
+    using again = OrderJournal.open(p, { synchronous: "normal" });
+    expect(again.recoveredIntents).toEqual([]);
+  });
+
+  test("an invalid intent is refused before anything is written", () => {
+    const p = newPath("wa-invalid");
+    using j = OrderJournal.open(p, { synchronous: "normal" });
+    expect(journalErrorOf(() => j.writeAhead({ ...intentOf(j, 1), qty: 0 })).code).toBe("invalid");
+    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toBe("");
   });
 });

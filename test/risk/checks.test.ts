@@ -162,7 +162,8 @@ describe("limit checks pass at the limit and refuse one past it", () => {
   });
 
   test("every reason code has a name", () => {
-    expect(RISK_REASON_NAMES.length as number).toBe(RiskReason.DUPLICATE_ORDER + 1);
+    expect(RISK_REASON_NAMES.length as number).toBe(RiskReason.ORDER_RING_FULL + 1);
+    expect(RISK_REASON_NAMES[RiskReason.ORDER_RING_FULL]).toBe("order_ring_full");
     expect(RISK_REASON_NAMES[RiskReason.STALE_DATA]).toBe("stale_data");
   });
 

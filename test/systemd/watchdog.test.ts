@@ -16,9 +16,9 @@ function workers(feedDone = () => false) {
   const strategy = MetricsBlock.create(StrategyMetrics);
   const execution = MetricsBlock.create(ExecutionMetrics);
   const list: WatchedWorker[] = [
-    { name: "feed", block: feed, limitMs: 3000, finished: feedDone },
-    { name: "strategy", block: strategy, limitMs: 3000 },
-    { name: "execution", block: execution, limitMs: 3000 },
+    { name: "feed worker", block: feed, limitMs: 3000, finished: feedDone },
+    { name: "strategy worker", block: strategy, limitMs: 3000 },
+    { name: "execution worker", block: execution, limitMs: 3000 },
   ];
   const beat = (t: number) => {
     feed.set(feed.gaugeIndex("heartbeat_ns"), t);
@@ -91,18 +91,28 @@ describe("tradingd run under a notify socket", () => {
     });
   });
 
-  test("a wedged strategy worker stops the watchdog pings (the main thread alone stays healthy)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tradingd-watchdog-"));
-    const config = join(dir, "wedged.yaml");
-    writeFileSync(config, `strategy:\n  name: module\n  module: ${join(import.meta.dir, "wedged-strategy-fixture.ts")}\n  warmup_events: 0  # the fixture wedges on its first quotes: warm-up would wedge first\n`);
-    await using rx = notifyReceiver("abstract");
-    await using d = await startDaemon([BUN, MAIN, "run", "--no-tune", "--listen", "127.0.0.1:0", "--config", config], ROOT, { NOTIFY_SOCKET: rx.address, WATCHDOG_USEC: "200000" });
-    expect(await rx.next()).toStartWith("READY=1\n");
-    const withheld = await rx.nextMatching((t) => t.startsWith("STATUS=watchdog withheld"), "the watchdog to be withheld");
-    expect(withheld).toMatch(/^STATUS=watchdog withheld: strategy worker: no heartbeat and no counter change for \d+\.\d s \(limit 3\.0 s\)$/);
-    // From then on, no ping: every datagram says why.
-    const next = await rx.next();
-    expect(next).toStartWith("STATUS=watchdog withheld: strategy worker");
-    expect(d.log()).toContain("watchdog ping withheld");
-  });
+  for (const [layout, who] of [
+    ["split", "strategy worker"],
+    // One thread runs every stage: the first stage checked is the one named.
+    ["single", "trading worker (feed stage)"],
+  ] as const) {
+    test(`layout ${layout}: a wedged strategy stops the watchdog pings (the main thread alone stays healthy)`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tradingd-watchdog-"));
+      const config = join(dir, "wedged.yaml");
+      writeFileSync(
+        config,
+        `threads: { layout: ${layout} }\nstrategy:\n  name: module\n  module: ${join(import.meta.dir, "wedged-strategy-fixture.ts")}\n  warmup_events: 0  # the fixture wedges on its first quotes: warm-up would wedge first\n`,
+      );
+      await using rx = notifyReceiver("abstract");
+      await using d = await startDaemon([BUN, MAIN, "run", "--no-tune", "--listen", "127.0.0.1:0", "--config", config], ROOT, { NOTIFY_SOCKET: rx.address, WATCHDOG_USEC: "200000" });
+      expect(await rx.next()).toStartWith("READY=1\n");
+      const withheld = await rx.nextMatching((t) => t.startsWith("STATUS=watchdog withheld"), "the watchdog to be withheld");
+      expect(withheld).toStartWith(`STATUS=watchdog withheld: ${who}: no heartbeat and no counter change for `);
+      expect(withheld).toMatch(/for \d+\.\d s \(limit 3\.0 s\)$/);
+      // From then on, no ping: every datagram says why.
+      const next = await rx.next();
+      expect(next).toStartWith(`STATUS=watchdog withheld: ${who}`);
+      expect(d.log()).toContain("watchdog ping withheld");
+    });
+  }
 });

@@ -7,6 +7,7 @@ function input(over: Partial<ThreadTuningInput> = {}): ThreadTuningInput {
   return {
     cpus: auto,
     sched: { main: autoSched, feed: autoSched, strategy: autoSched, execution: autoSched },
+    layout: "split",
     waits: { strategy: "hybrid", execution: "hybrid" },
     allowedCpus: [0, 1, 2, 3, 4, 5, 6, 7],
     siblings: new Map(),
@@ -29,6 +30,26 @@ describe("automatic placement", () => {
     const p = planThreads(input({ allowedCpus: [0, 1] }));
     expect(cpus(p)).toEqual({ main: 0, feed: 0, strategy: 1, execution: 0 });
     expect(policies(p)).toEqual({ main: "other", feed: "other", strategy: "fifo 10", execution: "other" });
+  });
+
+  test("layout single: the one trading thread takes the strategy's place; feed and execution have no action of their own", () => {
+    const p = planThreads(input({ layout: "single", allowedCpus: [0, 1] }));
+    expect(cpus(p)).toEqual({ main: 0, feed: 1, strategy: 1, execution: 1 });
+    expect(policies(p)).toEqual({ main: "other", feed: "fifo 10", strategy: "fifo 10", execution: "fifo 10" });
+    expect([p.hotCpus, p.refusals]).toEqual([[1], []]);
+    expect(p.actions.filter((a) => a.target === "feed" || a.target === "execution").map((a) => [a.id, a.status])).toEqual([
+      ["thread.feed", "skipped"],
+      ["thread.execution", "skipped"],
+    ]);
+    // On 8 CPUs it still takes one: the other stages are on its thread.
+    expect(planThreads(input({ layout: "single" })).hotCpus).toEqual([1]);
+  });
+
+  test("layout single: execution's wait does not exist there, so it cannot trip the spinner interlock", () => {
+    const p = planThreads(input({ layout: "single", allowedCpus: [0, 1], waits: { strategy: "hybrid", execution: "spin" } }));
+    expect(p.refusals).toEqual([]);
+    const spinning = planThreads(input({ layout: "single", allowedCpus: [0], waits: { strategy: "spin", execution: "hybrid" } }));
+    expect(spinning.threads.strategy.spins).toBe(true);
   });
 
   test("two hot threads never share a physical core: SMT siblings are skipped", () => {

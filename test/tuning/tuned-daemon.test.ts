@@ -46,23 +46,30 @@ function taskPolicy(pid: number, tid: number): number {
 }
 
 describe.skipIf(!isRoot)("a tuned run (root: real pinning, SCHED_FIFO and mlockall; host knobs in a temporary tree)", () => {
-  test("each worker runs where the plan put it, memory is locked, the knobs are written, and all is put back on SIGTERM", async () => {
+  // The two-CPU plans. split: strategy alone on CPU 1 under SCHED_FIFO 10, the rest on CPU 0.
+  // single: the one trading thread (every stage, one tid) on CPU 1 under SCHED_FIFO 10.
+  for (const [layout, want] of [
+    ["split", { cpus: { main: "0", feed: "0", strategy: "1", execution: "0" }, policies: [1, 0, 0], tids: 3 }],
+    ["single", { cpus: { main: "0", feed: "1", strategy: "1", execution: "1" }, policies: [1, 1, 0], tids: 1 }],
+  ] as const) {
+  test(`layout ${layout}: each worker runs where the plan put it, memory is locked, the knobs are written, and all is put back on SIGTERM`, async () => {
     using host = fakeHost({ irqbalance: false });
     const before = knobs(host);
-    await using d = await startDaemon([BUN, MAIN, "run", "--config", tunedConfig(host), "--listen", "127.0.0.1:0"]);
+    await using d = await startDaemon([BUN, MAIN, "run", "--config", tunedConfig(host, `threads: { layout: ${layout} }\n`), "--listen", "127.0.0.1:0"]);
     await waitUntil(async () => (await fetch(`${d.url}/readyz`)).status === 200, "/readyz to answer 200");
     const status = (await (await fetch(`${d.url}/status`)).json()) as StatusDocument;
     const pid = d.proc.pid;
     const tid = (name: string) => status.threads.find((t) => t.name === name)!.tid;
 
-    // The two-CPU plan: strategy alone on CPU 1 under SCHED_FIFO 10; the rest on CPU 0.
+    expect(status.layout).toBe(layout);
+    expect(new Set(["feed", "strategy", "execution"].map(tid)).size).toBe(want.tids);
     expect({
       main: taskStatus(pid, tid("main"), "Cpus_allowed_list"),
       feed: taskStatus(pid, tid("feed"), "Cpus_allowed_list"),
       strategy: taskStatus(pid, tid("strategy"), "Cpus_allowed_list"),
       execution: taskStatus(pid, tid("execution"), "Cpus_allowed_list"),
-    }).toEqual({ main: "0", feed: "0", strategy: "1", execution: "0" });
-    expect([taskPolicy(pid, tid("strategy")), taskPolicy(pid, tid("feed")), taskPolicy(pid, tid("main"))]).toEqual([1, 0, 0]);
+    }).toEqual(want.cpus);
+    expect([taskPolicy(pid, tid("strategy")), taskPolicy(pid, tid("feed")), taskPolicy(pid, tid("main"))]).toEqual([...want.policies]);
     const vmLck = Number(/VmLck:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
     const vmRss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
     expect(vmLck).toBeGreaterThan(0);
@@ -91,11 +98,12 @@ describe.skipIf(!isRoot)("a tuned run (root: real pinning, SCHED_FIFO and mlocka
     expect(knobs(host)).toEqual(before);
     expect(existsSync(join(host.roots.run, "host-tuning.json"))).toBe(false);
   });
+  }
 
   test("a plan an interlock refuses stops startup with exit 78 and changes nothing", async () => {
     using host = fakeHost();
     const before = knobs(host);
-    const file = tunedConfig(host, "threads: { strategy: { wait: spin }, execution: { wait: spin } }\n");
+    const file = tunedConfig(host, "threads: { layout: split, strategy: { wait: spin }, execution: { wait: spin } }\n");
     const proc = Bun.spawn([BUN, MAIN, "run", "--config", file, "--listen", "127.0.0.1:0"], { stdout: "pipe", stderr: "pipe" });
     const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
     expect(code).toBe(78);

@@ -1,9 +1,11 @@
 /**
- * The synthetic feed's loop (feed worker): a seeded random market at a configured rate.
+ * The synthetic feed: a seeded random market at a configured rate. `SyntheticSource` is the
+ * non-blocking part (one `turn` produces what is due); `runSyntheticFeed` is the feed worker's
+ * loop around it (thread layout `split`); the single trading thread calls `turn` itself.
  *
  * Pacing: events are due at `rate` per second from the start; each turn
  * produces what is due (at most `batch_max`), stamps the batch with one receive time, and
- * publishes it. Between batches it spins when the next event is due within 20 µs
+ * publishes it. Between batches the feed worker spins when the next event is due within 20 µs
  * (`SPIN_BELOW_NS`) and otherwise sleeps (`Atomics.wait` with a timeout) until 10 µs before it is
  * due. So above ~50,000 events/s (events under 20 µs apart) the feed never sleeps and uses a
  * whole core whatever the rate, and a batch holds what came due during one turn (about one
@@ -12,81 +14,106 @@
  * Full market-data ring: `drop` counts the event as dropped (the quote book still moves);
  * `wait` waits for the consumer (measured by the ring).
  */
+import type { CounterIndex, GaugeIndex } from "../../metrics/block.ts";
 import { W_FEED_DONE } from "../../shm/control.ts";
 import { F_TPUB, RecordKind } from "../../shm/records.ts";
 import { SyntheticMarket } from "./generator.ts";
 import { nowNs } from "../../shm/clock.ts";
 import type { FeedContext } from "../context.ts";
+import type { LatencyHistogram } from "../../metrics/histogram.ts";
 
 const SPIN_BELOW_NS = 20_000;
 /** Longest single sleep, so a slow feed still writes its heartbeat and sees a stop request. */
 const MAX_SLEEP_MS = 250;
 
-export function runSyntheticFeed(ctx: FeedContext, ready: () => void): void {
-  const cfg = ctx.config;
-  const syn = cfg.feed.synthetic;
-  const { control, ring, doorbell, book, stopRequested } = ctx;
-  const m = ctx.metrics;
-  const cQuotes = m.counterIndex("md_quotes");
-  const cTrades = m.counterIndex("md_trades");
-  const cBatches = m.counterIndex("md_batches");
-  const cDropped = m.counterIndex("md_dropped");
-  const cTurns = m.counterIndex("loop_turns");
-  const gHeartbeat = m.gaugeIndex("heartbeat_ns");
-  const hPublish = m.histogram("feed_publish");
-  // A generated market is always "connected" and never stale.
-  m.set(m.gaugeIndex("feed_connected"), 1);
-  m.set(m.gaugeIndex("feed_state"), 3);
-
-  const market = new SyntheticMarket({
-    seed: syn.seed,
-    symbols: ctx.symbols.length,
-    tradeRatio: syn.trade_ratio,
-    startPrice: syn.start_price,
-    volatilityBps: syn.volatility_bps,
-    spreadBps: syn.spread_bps,
-  });
-  const drop = cfg.rings.market_data.when_full === "drop";
-  const rate = syn.rate_events_per_sec;
-  const batchMax = syn.batch_max;
-  const maxEvents = syn.max_events;
-  const slots = new Int32Array(batchMax);
+export class SyntheticSource {
+  readonly #ctx: FeedContext;
+  readonly #market: SyntheticMarket;
+  readonly #drop: boolean;
+  readonly #rate: number;
+  readonly #batchMax: number;
+  readonly #maxEvents: number;
+  readonly #slots: Int32Array;
   // Records the drop policy cannot place are generated into this scratch slot.
-  const scratchI32 = new Int32Array(16);
-  const scratchF64 = new Float64Array(8);
-  const sleepWord = new Int32Array(new SharedArrayBuffer(4));
+  readonly #scratchI32 = new Int32Array(16);
+  readonly #scratchF64 = new Float64Array(8);
+  readonly #c: { quotes: CounterIndex; trades: CounterIndex; batches: CounterIndex; dropped: CounterIndex; turns: CounterIndex };
+  readonly #gHeartbeat: GaugeIndex;
+  readonly #hPublish: LatencyHistogram;
+  #start = 0;
+  #produced = 0;
+  #turns = 0;
+  #lastBeat = 0;
 
-  ready();
-  const start = nowNs();
-  let produced = 0;
-  let turns = 0;
-  let lastBeat = 0;
-  while (!stopRequested()) {
-    if (maxEvents > 0 && produced >= maxEvents) break;
-    const now = nowNs();
-    if ((++turns & 1023) === 0) m.add(cTurns, 1024);
+  constructor(ctx: FeedContext) {
+    this.#ctx = ctx;
+    const cfg = ctx.config;
+    const syn = cfg.feed.synthetic;
+    const m = ctx.metrics;
+    this.#c = { quotes: m.counterIndex("md_quotes"), trades: m.counterIndex("md_trades"), batches: m.counterIndex("md_batches"), dropped: m.counterIndex("md_dropped"), turns: m.counterIndex("loop_turns") };
+    this.#gHeartbeat = m.gaugeIndex("heartbeat_ns");
+    this.#hPublish = m.histogram("feed_publish");
+    // A generated market is always "connected" and never stale.
+    m.set(m.gaugeIndex("feed_connected"), 1);
+    m.set(m.gaugeIndex("feed_state"), 3);
+    this.#market = new SyntheticMarket({
+      seed: syn.seed,
+      symbols: ctx.symbols.length,
+      tradeRatio: syn.trade_ratio,
+      startPrice: syn.start_price,
+      volatilityBps: syn.volatility_bps,
+      spreadBps: syn.spread_bps,
+    });
+    this.#drop = cfg.rings.market_data.when_full === "drop";
+    this.#rate = syn.rate_events_per_sec;
+    this.#batchMax = syn.batch_max;
+    this.#maxEvents = syn.max_events;
+    this.#slots = new Int32Array(this.#batchMax);
+  }
+
+  /** Starts the clock the pacing counts from. */
+  begin(): void {
+    this.#start = nowNs();
+  }
+
+  /** `feed.synthetic.max_events` produced (never with 0 = unbounded). */
+  exhausted(): boolean {
+    return this.#maxEvents > 0 && this.#produced >= this.#maxEvents;
+  }
+
+  /** When the next event is due (CLOCK_MONOTONIC ns). */
+  nextDueNs(): number {
+    return this.#start + ((this.#produced + 1) * 1e9) / this.#rate;
+  }
+
+  /** Produces and publishes what is due at `now` (at most one batch). Returns whether it did. */
+  turn(now: number): boolean {
+    const m = this.#ctx.metrics;
+    if ((++this.#turns & 1023) === 0) m.add(this.#c.turns, 1024);
     // Proof of life for the systemd watchdog: at least once a second, even when idle.
-    if (now - lastBeat >= 1e9) {
-      lastBeat = now;
-      m.set(gHeartbeat, now);
+    if (now - this.#lastBeat >= 1e9) {
+      this.#lastBeat = now;
+      m.set(this.#gHeartbeat, now);
     }
-    let due = Math.floor(((now - start) * rate) / 1e9) - produced;
-    if (due <= 0) {
-      const wait = start + ((produced + 1) * 1e9) / rate - now;
-      if (wait > SPIN_BELOW_NS) Atomics.wait(sleepWord, 0, 0, Math.min(MAX_SLEEP_MS, (wait - SPIN_BELOW_NS / 2) / 1e6));
-      continue;
-    }
-    if (due > batchMax) due = batchMax;
-    if (maxEvents > 0 && due > maxEvents - produced) due = maxEvents - produced;
+    if (this.exhausted()) return false;
+    let due = Math.floor(((now - this.#start) * this.#rate) / 1e9) - this.#produced;
+    if (due <= 0) return false;
+    if (due > this.#batchMax) due = this.#batchMax;
+    if (this.#maxEvents > 0 && due > this.#maxEvents - this.#produced) due = this.#maxEvents - this.#produced;
+    const { ring, book, stopRequested } = this.#ctx;
+    const market = this.#market;
+    const slots = this.#slots;
+    const drop = this.#drop;
+    const c = this.#c;
     let placed = 0;
     for (let k = 0; k < due; k++) {
       const slot = drop ? ring.tryClaim() : ring.claimWait(stopRequested);
       let kind: number;
       if (slot < 0) {
         if (!drop) break; // shutting down while waiting
-        kind = market.next(scratchI32, scratchF64, 0, 0, now);
+        kind = market.next(this.#scratchI32, this.#scratchF64, 0, 0, now);
         ring.countDrop(1);
-        m.add(cDropped, 1);
+        m.add(c.dropped, 1);
       } else {
         kind = market.next(ring.i32, ring.f64, slot * 16, slot * 8, now);
         ring.f64[slot * 8 + F_TPUB] = now; // overwritten with the publish time below
@@ -94,19 +121,38 @@ export function runSyntheticFeed(ctx: FeedContext, ready: () => void): void {
       }
       if (kind === RecordKind.QUOTE) {
         book.writeQuote(market.lastSymbol, market.p0, market.p1, market.p2, market.p3, now);
-        m.add(cQuotes, 1);
+        m.add(c.quotes, 1);
       } else {
         book.writeTrade(market.lastSymbol, market.p0, now);
-        m.add(cTrades, 1);
+        m.add(c.trades, 1);
       }
     }
-    produced += due;
+    this.#produced += due;
     const pub = nowNs();
     for (let k = 0; k < placed; k++) ring.f64[slots[k]! * 8 + F_TPUB] = pub;
     ring.publish();
-    m.add(cBatches, 1);
-    if (placed > 0) hPublish.recordN(pub - now, placed);
+    m.add(c.batches, 1);
+    if (placed > 0) this.#hPublish.recordN(pub - now, placed);
+    return true;
   }
-  control.set(W_FEED_DONE, 1);
-  doorbell.ring();
+
+  /** The feed is done (max_events produced, or stopping): tell the strategy. */
+  done(): void {
+    this.#ctx.control.set(W_FEED_DONE, 1);
+    this.#ctx.doorbell.ring();
+  }
+}
+
+export function runSyntheticFeed(ctx: FeedContext, ready: () => void): void {
+  const source = new SyntheticSource(ctx);
+  const sleepWord = new Int32Array(new SharedArrayBuffer(4));
+  ready();
+  source.begin();
+  while (!ctx.stopRequested() && !source.exhausted()) {
+    const now = nowNs();
+    if (source.turn(now)) continue;
+    const wait = source.nextDueNs() - now;
+    if (wait > SPIN_BELOW_NS) Atomics.wait(sleepWord, 0, 0, Math.min(MAX_SLEEP_MS, (wait - SPIN_BELOW_NS / 2) / 1e6));
+  }
+  source.done();
 }

@@ -241,6 +241,7 @@ export class PolygonPublisher {
         m.set(this.#g.stale, 0);
       }
     }
+    if (placed > 0 && ctx.onPublished !== null) ctx.onPublished();
     for (let k = 0; k < statuses; k++) {
       const b = k * 4;
       const st = this.#statusStart[b]! >= 0 ? sc.stringAt(frame, this.#statusStart[b]!, this.#statusStart[b + 1]!) : "";

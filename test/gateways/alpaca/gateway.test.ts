@@ -21,7 +21,8 @@ interface Setup {
   journalPath: string;
 }
 
-async function setup(opts: { count?: number; every?: number; yaml?: string; journalPath?: string; before?: (fake: FakeAlpacaServer) => void; fake?: FakeAlpacaServer; start?: boolean } = {}): Promise<Setup> {
+type SetupOptions = { count?: number; every?: number; yaml?: string; journalPath?: string; before?: (fake: FakeAlpacaServer) => void; fake?: FakeAlpacaServer; start?: boolean };
+async function setupIn(layout: "single" | "split", opts: SetupOptions = {}): Promise<Setup> {
   const fake = opts.fake ?? (await FakeAlpacaServer.start());
   if (!opts.fake) cleanups.push(() => fake.close());
   fake.setQuote("AAPL", "99.99", "100.01");
@@ -44,6 +45,7 @@ broker:
     reconnect: { initial_ms: 5, max_ms: 20 }
 journal_path: ${journalPath}
 journal_sync: normal
+threads: { layout: ${layout} }
 # The fixture's limit of 1000 (always marketable) is far outside the price collar; it resends the same order.
 risk: { collar_bps: 0, duplicate_window_ms: 0 }
 ${opts.yaml ?? ""}
@@ -61,7 +63,10 @@ const ordersAtBroker = (fake: FakeAlpacaServer) => fake.orders.filter((o) => o.s
 const strategyPosition = (p: Pipeline) => p.table.positions(1)[0]!.qty;
 const exec = (p: Pipeline) => p.executionMetrics.readCounters();
 
-describe("alpaca gateway against the fake", () => {
+// Every test in both thread layouts: the order path is the same code, driven differently.
+for (const layout of ["single", "split"] as const) {
+describe(`alpaca gateway against the fake (layout ${layout})`, () => {
+  const setup = (opts: SetupOptions = {}) => setupIn(layout, opts);
   test("an order is journalled, sent once, acknowledged, filled on the stream, and the position follows", async () => {
     const { fake, p, journalPath } = await setup();
     await waitUntil(() => exec(p).fills === 1, "the fill");
@@ -87,10 +92,12 @@ describe("alpaca gateway against the fake", () => {
 
   test("a connection dropped after the broker accepted: looked up by client_order_id, never resent — one order", async () => {
     const { fake, p } = await setup({ before: (f) => f.dropAfterAccept() });
-    await waitUntil(() => exec(p).acks === 1, "the ack found by look-up");
+    // The ack may come on the stream before the look-up answers; the look-up happens either way.
+    await waitUntil(() => exec(p).acks === 1, "the ack");
+    await waitUntil(() => fake.requests.some((r) => r.path.startsWith("/v2/orders:by_client_order_id")), "the look-up by client_order_id");
     expect(ordersAtBroker(fake).length).toBe(1);
     expect(fake.requests.filter((r) => r.method === "POST" && r.path === "/v2/orders").length).toBe(1);
-    expect(fake.requests.some((r) => r.path.startsWith("/v2/orders:by_client_order_id"))).toBe(true);
+    expect(exec(p).acks).toBe(1);
   });
 
   test("a slow answer past the timeout: unknown, looked up, one order", async () => {
@@ -160,6 +167,32 @@ describe("alpaca gateway against the fake", () => {
     expect(j.get(cid)!.state).toBe("not_found");
   });
 
+  test("startup: an order sent with only its intent-log line (a crash after the send, before the SQLite intent) is recovered, looked up, and found at the broker once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tradingd-alpaca-"));
+    const journalPath = join(dir, "journal.sqlite");
+    const crash = Bun.spawn([process.execPath, join(import.meta.dir, "../../journal/journal-crash-fixture.ts"), journalPath, "write-ahead", "1"], { stdout: "pipe" });
+    const cid = (await new Response(crash.stdout).text()).trim();
+    expect(await crash.exited).not.toBe(0); // SIGKILL
+    const fake = await FakeAlpacaServer.start();
+    cleanups.push(() => fake.close());
+    fake.setQuote("AAPL", "99.99", "100.01");
+    // The request that went out before the crash.
+    const sent = await fetch(`${fake.url}/v2/orders`, {
+      method: "POST",
+      headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ symbol: "AAPL", qty: "1", side: "buy", type: "limit", time_in_force: "day", limit_price: "150", client_order_id: cid }),
+    });
+    expect(sent.status).toBe(200);
+    const { p } = await setup({ journalPath, count: 0, fake });
+    await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1, "reconciliation");
+    await p.stop();
+    expect(ordersAtBroker(fake).filter((o) => o.client_order_id === cid).length).toBe(1);
+    using j = OrderJournal.open(journalPath, { readonly: true });
+    // Marketable (limit 150, ask 100.01): the fake filled it at once, and the look-up says so.
+    expect(j.get(cid)!.state).toBe("filled");
+    expect(j.events(cid)[0]!.detail).toMatchObject({ recoveredFrom: "intent log" });
+  });
+
   test("a journal that is not a journal stops startup with a clear message, and is left as it was", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tradingd-alpaca-"));
     const journalPath = join(dir, "journal.sqlite");
@@ -170,3 +203,4 @@ describe("alpaca gateway against the fake", () => {
     expect(await Bun.file(journalPath).text()).toBe("not a database");
   });
 });
+}

@@ -1,0 +1,157 @@
+/**
+ * The strategy stage: the strategy and the pre-trade risk checks (`StrategyEngine`) between the
+ * market-data and exec-event rings and the order ring, as one non-blocking `turn`. Who calls
+ * `turn`, and how the thread waits between turns, is the thread layout's business: the strategy
+ * worker (`workers/strategy.ts`, layout `split`) or the one trading thread (`workers/single.ts`,
+ * layout `single`).
+ *
+ * Before it is built it warms up (`strategy.warmup_events` synthetic events through a scratch
+ * engine and a second instance of the strategy), so the first real tick runs compiled code.
+ *
+ * Turn: take every published market-data record (one release per batch), then every exec event,
+ * then the timer when due. Risk halts trading on the daily loss limit itself (TRADING := HALTED)
+ * and tells main in one `risk-halt` message. A strategy callback that throws: the error and its
+ * stack go to main, trading is HALTED, the strategy is never called again, and the stage keeps
+ * draining the rings (positions stay right) so the daemon stays up for an operator.
+ */
+import { dirname } from "node:path";
+import type { WorkerInit, WorkerMessage } from "../workers/protocol.ts";
+import { SpscRing } from "../shm/ring.ts";
+import { Doorbell } from "../shm/doorbell.ts";
+import { ControlBlock, TradingState, W_FEED_DONE, W_STOP_STRATEGY, W_STRATEGY_FAILED, W_TRADING } from "../shm/control.ts";
+import { QuoteBook } from "../shm/quote-book.ts";
+import { MetricsBlock, type CounterIndex, type GaugeIndex } from "../metrics/block.ts";
+import { StrategyMetrics } from "../metrics/layouts.ts";
+import { StrategyEngine } from "./engine.ts";
+import { RiskLimitsBlock } from "../risk/limits-block.ts";
+import { RISK_REASON_NAMES } from "../risk/checks.ts";
+import { warmUp } from "./warmup.ts";
+import { loadStrategy } from "./load.ts";
+import { nowNs } from "../shm/clock.ts";
+import { logger } from "../log.ts";
+import { gettid, schedGetcpu } from "../../ffi/libc.ts";
+
+const log = logger("strategy");
+
+export class StrategyStage {
+  readonly md: SpscRing;
+  readonly exec: SpscRing;
+  readonly orders: SpscRing;
+  readonly engine: StrategyEngine;
+  /** Prebound: whether a turn would find something to do (rings, stop, feed done). */
+  readonly hasWork: () => boolean;
+  readonly #control: ControlBlock;
+  readonly #m: MetricsBlock<typeof StrategyMetrics>;
+  readonly #cTurns: CounterIndex;
+  readonly #cWaits: CounterIndex;
+  readonly #gHeartbeat: GaugeIndex;
+  readonly #gThreadCpu: GaugeIndex;
+  readonly #timerNs: number;
+  #nextTimer: number;
+  #turns = 0;
+  #lastBeat = 0;
+  #waitsSeen = 0;
+  #feedDoneSeen = false;
+
+  /** Loads the strategy (twice: warm-up gets its own instance), warms up, and builds the stage. */
+  static async create(init: WorkerInit): Promise<StrategyStage> {
+    const cfg = init.config;
+    const configDir = init.configDir || dirname(".");
+    const load = () => loadStrategy(cfg.strategy.name, cfg.strategy.module, cfg.strategy.params, configDir);
+    if (cfg.strategy.warmup_events > 0) {
+      const w = warmUp(cfg, init.symbols, await load(), cfg.strategy.warmup_events);
+      log.info(`warm-up ran ${w.events} events and ${w.orders} orders through the strategy in ${w.ms.toFixed(0)} ms`);
+      if (w.error) log.warn(`the strategy threw during warm-up: ${w.error}`);
+    }
+    return new StrategyStage(init, await load());
+  }
+
+  private constructor(init: WorkerInit, strategy: Awaited<ReturnType<typeof loadStrategy>>) {
+    const cfg = init.config;
+    const control = (this.#control = new ControlBlock(init.control));
+    this.md = new SpscRing(init.mdRing, cfg.rings.market_data.slots);
+    this.exec = new SpscRing(init.execRing, cfg.rings.exec_events.slots);
+    this.orders = new SpscRing(init.orderRing, cfg.rings.orders.slots);
+    this.orders.attachDoorbell(new Doorbell(init.executionDoorbell));
+    const m = (this.#m = new MetricsBlock(StrategyMetrics, init.metrics.strategy));
+    this.#cTurns = m.counterIndex("loop_turns");
+    this.#cWaits = m.counterIndex("order_ring_waits");
+    this.#gHeartbeat = m.gaugeIndex("heartbeat_ns");
+    this.#gThreadCpu = m.gaugeIndex("thread_cpu");
+    m.set(m.gaugeIndex("thread_id"), gettid());
+    m.set(this.#gThreadCpu, schedGetcpu());
+
+    this.engine = new StrategyEngine({
+      config: cfg,
+      symbols: init.symbols,
+      md: this.md,
+      exec: this.exec,
+      orders: this.orders,
+      control,
+      book: new QuoteBook(init.quoteBook, init.symbols.length),
+      metrics: m,
+      strategy,
+      stopRequested: () => this.stopRequested(),
+      onStrategyError: (err, callback) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        control.set(W_TRADING, TradingState.HALTED);
+        control.set(W_STRATEGY_FAILED, 1);
+        postMessage({ type: "strategy-error", message: e.message, stack: e.stack ?? "", callback } satisfies WorkerMessage);
+      },
+      log: (msg) => log.info(msg),
+      riskLimits: new RiskLimitsBlock(init.riskLimits),
+      onRiskHalt: (reason, pnl, limit) => {
+        postMessage({ type: "risk-halt", reason: RISK_REASON_NAMES[reason], pnl, limit } satisfies WorkerMessage);
+      },
+    });
+    this.#timerNs = cfg.strategy.timer_interval_ms * 1e6;
+    this.#nextTimer = nowNs() + this.#timerNs;
+    const md = this.md;
+    const exec = this.exec;
+    this.hasWork = () => md.available() > 0 || exec.available() > 0 || this.stopRequested() || (!this.#feedDoneSeen && control.get(W_FEED_DONE) !== 0);
+    this.engine.start();
+  }
+
+  stopRequested(): boolean {
+    return Atomics.load(this.#control.words, W_STOP_STRATEGY) !== 0;
+  }
+
+  /** When the next timer callback is due (CLOCK_MONOTONIC ns). */
+  nextDueNs(): number {
+    return this.#nextTimer;
+  }
+
+  /** One turn; returns whether it took any record. `now` is read after the rings are drained. */
+  turn(): boolean {
+    const worked = this.engine.drainMarketData() + this.engine.drainExecEvents() > 0;
+    const now = nowNs();
+    const m = this.#m;
+    if (now >= this.#nextTimer) {
+      this.#nextTimer = now + this.#timerNs;
+      m.set(this.#gThreadCpu, schedGetcpu());
+      const w = this.orders.producerWaits();
+      if (w !== this.#waitsSeen) {
+        m.add(this.#cWaits, w - this.#waitsSeen);
+        this.#waitsSeen = w;
+      }
+      this.engine.timer(now);
+    }
+    if ((++this.#turns & 1023) === 0) m.add(this.#cTurns, 1024);
+    if (!this.#feedDoneSeen && this.#control.get(W_FEED_DONE) !== 0) this.#feedDoneSeen = true;
+    // Proof of life for the systemd watchdog: at least once a second, even when idle.
+    if (now - this.#lastBeat >= 1e9) {
+      this.#lastBeat = now;
+      m.set(this.#gHeartbeat, now);
+    }
+    return worked;
+  }
+
+  /** Stop was asked for and the market-data ring is drained: call `stop` and go. */
+  finished(): boolean {
+    return this.stopRequested() && this.md.available() === 0;
+  }
+
+  stop(): void {
+    this.engine.stop();
+  }
+}
