@@ -25,17 +25,21 @@
  * is exactly what the journal exists to prevent. FULL syncs the WAL on every commit; the cost
  * per order, FULL versus NORMAL, is measured by `bench/journal.bench.ts` (BENCHMARKS.md).
  *
- * The intent log (`journal_sync: normal` only): under NORMAL a commit is durable once SQLite
- * has written it to the OS (no fsync), and an intent's commit (two tables, three indexes: about
- * a dozen page writes) cost ~150-200 µs per order at trading pace here, the largest part of
- * tick-to-order. `writeAhead` gives the same guarantee for one `write()` of one line to
- * `<journal>-intents` (O_APPEND): the gateway sends the order, then writes the SQLite intent
- * in the same turn (`recordIntent`). If the process dies between the two, the next `open`
- * finds the line, writes the intent it lacks (state `intent`, an event saying where it came
- * from), and the startup look-up resolves it like any other in-doubt order. A line cut short by
- * a crash belongs to an order that was never sent (the send waits for the write) and is
- * ignored. The log is emptied at open (after that recovery) and at a clean close. Under FULL,
- * `writeAhead` writes and syncs the SQLite intent itself: an fsync'd line would cost as much.
+ * The op log (`journal_sync: normal` only). Under NORMAL a commit is durable once SQLite has
+ * handed it to the OS (no fsync). A commit of this schema (two tables, several indexes: about a
+ * dozen page writes) cost ~150-200 µs at trading pace here, and an order makes four or five of
+ * them (intent, ack, stream events, end): on the trading thread that was the largest part of
+ * tick-to-order, and work a next tick had to wait behind. So under NORMAL every write call
+ * appends one line to `<journal>-oplog` (one `write()`, O_APPEND: the same durability as a
+ * NORMAL commit) and returns; the line is applied to SQLite later on the same thread, a few
+ * operations per transaction, each batch in its own `setImmediate` so the event loop (the next
+ * frame) runs in between. Reads (`get`, `inDoubt`, ...) and `close` apply what is pending
+ * first. SQLite records the last applied (run, sequence) in the same transaction, so `open`
+ * replays exactly the lines a crash left unapplied (a line cut short by the crash is ignored:
+ * its call never returned, so for an intent the order was never sent), then empties the log.
+ * Errors found when applying (an ack for an order the journal does not know) go to
+ * `onError` and the log; the other operations of the batch are kept. Under FULL each call
+ * commits and syncs before it returns, as the class table says.
  *
  * One writer: a journal opened for writing holds SQLite's exclusive lock until `close()`
  * (`locking_mode = EXCLUSIVE`), so a second tradingd on the same file fails at open with a
@@ -59,6 +63,7 @@
  */
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import { logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { clientOrderIdOf, isValidClientOrderId, runIdOf } from "./client-order-id.ts";
 import { JournalError, fileProblem, sqliteCode } from "./errors.ts";
@@ -70,8 +75,10 @@ import { STATE_RANK } from "./types.ts";
 export interface OpenOptions {
   /** Open an existing journal for reading only (no run is recorded; every write throws). */
   readonly?: boolean;
-  /** `full` (default): see the class doc. `normal` exists to measure the difference. */
+  /** `full` (default): each call commits and syncs. `normal`: the op log (see the class doc). */
   synchronous?: "full" | "normal";
+  /** `normal`: an operation that failed when applied (default: logged as an error). */
+  onError?: (e: Error) => void;
 }
 
 const ORDER_COLUMNS = `client_order_id AS clientOrderId, run_id AS runId, local_order_id AS localOrderId, symbol, side,
@@ -106,6 +113,20 @@ interface Current {
 }
 
 type EventRow = Omit<JournalEvent, "stale" | "detail"> & { stale: number; detail: string };
+/** One write call, as the op log keeps it (after `[run, seq]`). */
+type Op =
+  | ["intent", OrderIntent]
+  | ["sent", string, number]
+  | ["unknown", string, string, number]
+  | ["accepted", string, string, string, number]
+  | ["fill", string, string, number, number, number, FillDecimals | null]
+  | ["terminal", string, TerminalState, string, number]
+  | ["event", string, string, object, number];
+/** Operations applied per transaction (and per event-loop turn) when the op log is behind. */
+const APPLY_BATCH = 8;
+/** The op log is emptied once it holds this much and every line in it is applied. */
+const OPLOG_TRUNCATE_BYTES = 1 << 20;
+const log = logger("journal");
 type Row = Record<string, unknown>;
 
 export class OrderJournal implements Disposable {
@@ -116,10 +137,19 @@ export class OrderJournal implements Disposable {
   readonly #readonly: boolean;
   #closed = false;
   readonly #s: ReturnType<typeof prepare>;
-  /** The intent log's file descriptor (`journal_sync: normal`), or null. */
-  #intentLog: number | null = null;
-  /** Intents recovered from the intent log at open (orders that were written there only). */
-  readonly recoveredIntents: string[] = [];
+  /** The op log's file descriptor (`journal_sync: normal`), or null (every call commits). */
+  #opLog: number | null = null;
+  #opSeq = 0;
+  #opLogBytes = 0;
+  readonly #pending: Op[] = [];
+  #applyScheduled = false;
+  /** True while an op is applied: the public methods then write to SQLite. */
+  #applying = false;
+  /** Executions recorded by this run (recordFill's answer before its line is applied). */
+  readonly #fillsSeen = new Set<string>();
+  #onError: (e: Error) => void = (e) => log.error(`journal: ${e.message}`);
+  /** What `open` found in the op log and applied: the intents among it, and the ops in all. */
+  readonly recovered = { ops: 0, intents: [] as string[], errors: [] as string[] };
 
   private constructor(db: Database, path: string, runId: string | null) {
     this.#db = db;
@@ -129,9 +159,9 @@ export class OrderJournal implements Disposable {
     this.#s = prepare(db);
   }
 
-  /** Where the intent log of the journal at `path` lives. */
-  static intentLogPath(path: string): string {
-    return `${path}-intents`;
+  /** Where the op log of the journal at `path` lives. */
+  static opLogPath(path: string): string {
+    return `${path}-oplog`;
   }
 
   /**
@@ -173,7 +203,8 @@ export class OrderJournal implements Disposable {
         db.run("PRAGMA foreign_keys = ON");
         migrate(db);
         const journal = new OrderJournal(db, path, startRun(db));
-        journal.#recoverIntentLog(opts.synchronous === "normal");
+        if (opts.onError) journal.#onError = opts.onError;
+        journal.#replayOpLog(opts.synchronous === "normal");
         return journal;
       },
       () => (db as Database | null)?.close(),
@@ -202,43 +233,128 @@ export class OrderJournal implements Disposable {
     return clientOrderIdOf(this.runId, localOrderId);
   }
 
-  /**
-   * The durable step before the first byte goes out. Under `journal_sync: normal`: one line
-   * appended to the intent log, and true: the caller MUST call `recordIntent(o)` once the
-   * request is written (same turn). Under `full`: `recordIntent(o)` itself, and false.
-   */
-  writeAhead(o: OrderIntent): boolean {
-    if (this.#intentLog === null) {
-      this.recordIntent(o);
-      return false;
+  /** Appends `op` to the op log and queues it (true), or false: the caller commits it now. */
+  #defer(op: Op): boolean {
+    if (this.#opLog === null || this.#applying) return false;
+    this.#opLogBytes += writeSync(this.#opLog, JSON.stringify([this.runId, ++this.#opSeq, ...op]) + "\n");
+    this.#pending.push(op);
+    if (!this.#applyScheduled) {
+      this.#applyScheduled = true;
+      setImmediate(this.#applySome);
     }
-    this.#writable("writeAhead");
-    checkIntent(this.path, o);
-    writeSync(this.#intentLog, JSON.stringify({ run: this.runId, ...o }) + "\n");
     return true;
   }
 
-  /** Reads what a previous run left in the intent log into the journal, then empties the log. */
-  #recoverIntentLog(keepOpen: boolean): void {
-    const logPath = OrderJournal.intentLogPath(this.path);
-    if (existsSync(logPath)) {
-      const lines = readFileSync(logPath, "utf8").split("\n");
-      for (const line of lines) {
-        if (line === "") continue;
-        let o: (OrderIntent & { run: string }) | null = null;
+  readonly #applySome = (): void => {
+    this.#applyScheduled = false;
+    if (this.#closed) return;
+    this.#applyPending(APPLY_BATCH);
+    if (this.#pending.length > 0) {
+      this.#applyScheduled = true;
+      setImmediate(this.#applySome);
+    } else if (this.#opLogBytes >= OPLOG_TRUNCATE_BYTES && this.#opLog !== null) {
+      // Every line is applied and marked: the log starts again (O_APPEND writes go to the new end).
+      ftruncateSync(this.#opLog, 0);
+      this.#opLogBytes = 0;
+    }
+  };
+
+  /** Applies up to `max` queued ops in one transaction, with the applied mark. */
+  #applyPending(max: number): void {
+    const n = Math.min(max, this.#pending.length);
+    if (n === 0) return;
+    const ops = this.#pending.splice(0, n);
+    const lastSeq = this.#opSeq - this.#pending.length;
+    this.#applyOps(ops.map((op) => [this.runId!, op] as const), this.runId!, lastSeq);
+  }
+
+  /** Everything queued, now (before a read, at close). */
+  #flush(): void {
+    while (this.#pending.length > 0) this.#applyPending(64);
+  }
+
+  #applyOps(ops: readonly (readonly [string, Op])[], markRun: string, markSeq: number): void {
+    this.#s.begin.run();
+    try {
+      this.#applying = true;
+      for (const [run, op] of ops) {
         try {
-          o = JSON.parse(line) as OrderIntent & { run: string };
-        } catch {
-          continue; // cut short by a crash: its order was never sent
+          this.#apply(run, op);
+        } catch (e) {
+          this.#onError(e as Error);
+          if (this.#replaying) this.recovered.errors.push((e as Error).message);
         }
-        if (typeof o?.clientOrderId !== "string" || this.#s.getOrder.get(o.clientOrderId) !== null) continue;
-        this.#insertIntent(o, o.run, "intent log");
-        this.recoveredIntents.push(o.clientOrderId);
+      }
+      this.#s.markApplied.run(markRun, markSeq);
+      this.#s.commit.run();
+    } catch (e) {
+      if (this.#db.inTransaction) this.#s.rollback.run();
+      throw e;
+    } finally {
+      this.#applying = false;
+    }
+  }
+
+  #replaying = false;
+
+  #apply(run: string, op: Op): void {
+    switch (op[0]) {
+      case "intent":
+        if (run !== this.runId && this.#s.getOrder.get(op[1].clientOrderId) !== null) return;
+        this.#insertIntent(op[1], run, run === this.runId ? null : "op log");
+        if (this.#replaying) this.recovered.intents.push(op[1].clientOrderId);
+        return;
+      case "sent":
+        return this.markSent(op[1], op[2]);
+      case "unknown":
+        return this.markUnknown(op[1], op[2], op[3]);
+      case "accepted":
+        return this.recordAccepted(op[1], op[2], op[3], op[4]);
+      case "fill":
+        this.recordFill(op[1], op[2], op[3], op[4], op[5], op[6] ?? undefined);
+        return;
+      case "terminal":
+        return this.recordTerminal(op[1], op[2], op[3], op[4]);
+      case "event":
+        return this.recordEvent(op[1], op[2], op[3], op[4]);
+    }
+  }
+
+  /** Applies what a previous run left unapplied in the op log, empties it, and opens it (normal). */
+  #replayOpLog(keepOpen: boolean): void {
+    const logPath = OrderJournal.opLogPath(this.path);
+    if (existsSync(logPath)) {
+      const mark = this.#s.applied.get() ?? { run: "", seq: 0 };
+      const todo: [string, Op][] = [];
+      let last: [string, number] | null = null;
+      for (const line of readFileSync(logPath, "utf8").split("\n")) {
+        if (line === "") continue;
+        let entry: unknown;
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          continue; // cut short by a crash: its call never returned
+        }
+        if (!Array.isArray(entry) || typeof entry[0] !== "string" || typeof entry[1] !== "number") continue;
+        const [run, seq, ...op] = entry as [string, number, ...Op];
+        if (run === mark.run && seq <= mark.seq) continue;
+        todo.push([run, op as unknown as Op]);
+        last = [run, seq];
+      }
+      if (last !== null) {
+        this.#replaying = true;
+        try {
+          this.#applyOps(todo, last[0], last[1]);
+        } finally {
+          this.#replaying = false;
+        }
+        this.recovered.ops = todo.length;
+        log.warn(`journal ${this.path}: applied ${todo.length} operation(s) a previous run left in its op log (${this.recovered.intents.length} order intent(s))`);
       }
     }
     if (keepOpen) {
-      this.#intentLog = openSync(logPath, "a", 0o600);
-      ftruncateSync(this.#intentLog, 0);
+      this.#opLog = openSync(logPath, "a", 0o600);
+      ftruncateSync(this.#opLog, 0);
     } else if (existsSync(logPath)) {
       const fd = openSync(logPath, "r+");
       ftruncateSync(fd, 0);
@@ -250,6 +366,7 @@ export class OrderJournal implements Disposable {
   recordIntent(o: OrderIntent): void {
     this.#writable("recordIntent");
     checkIntent(this.path, o);
+    if (this.#defer(["intent", o])) return;
     this.#insertIntent(o, this.runId!, null);
   }
 
@@ -284,12 +401,14 @@ export class OrderJournal implements Disposable {
   /** The request was written to the socket. */
   markSent(clientOrderId: string, atMs: number): void {
     this.#writable("markSent");
+    if (this.#defer(["sent", clientOrderId, atMs])) return;
     this.#advance(clientOrderId, "sent", atMs, {}, () => this.#s.setSent.run(Math.round(atMs), Date.now(), clientOrderId));
   }
 
   /** Timeout, connection reset or 5xx: the outcome is unknown; the order must be looked up, never resent blind. */
   markUnknown(clientOrderId: string, why: string, atMs: number = Date.now()): void {
     this.#writable("markUnknown");
+    if (this.#defer(["unknown", clientOrderId, why, atMs])) return;
     this.#advance(clientOrderId, "unknown", atMs, { why }, () => this.#s.setUnknown.run(why, Date.now(), clientOrderId));
   }
 
@@ -300,6 +419,7 @@ export class OrderJournal implements Disposable {
    */
   recordAccepted(clientOrderId: string, brokerOrderId: string, status: string, atMs: number): void {
     this.#writable("recordAccepted");
+    if (this.#defer(["accepted", clientOrderId, brokerOrderId, status, atMs])) return;
     const at = Math.round(atMs);
     this.#transaction(clientOrderId, () => {
       const cur = this.#current(clientOrderId);
@@ -324,6 +444,14 @@ export class OrderJournal implements Disposable {
     this.#writable("recordFill");
     if (!(qty > 0) || !Number.isFinite(qty) || !(price >= 0) || !Number.isFinite(price)) {
       throw new JournalError("invalid", this.path, `order ${clientOrderId}, execution ${executionId}: qty ${qty} / price ${price} are not a positive quantity and a price`);
+    }
+    if (this.#opLog !== null && !this.#applying) {
+      // Deferred: new unless this run saw it (a repeat from an earlier run is caught on apply).
+      const key = `${clientOrderId}\u0000${executionId}`;
+      if (this.#fillsSeen.has(key)) return false;
+      this.#fillsSeen.add(key);
+      this.#defer(["fill", clientOrderId, executionId, qty, price, atMs, decimals ?? null]);
+      return true;
     }
     const at = Math.round(atMs);
     return this.#transaction(clientOrderId, () => {
@@ -350,6 +478,7 @@ export class OrderJournal implements Disposable {
   /** The order ended (or a look-up found no such order: `not_found`). The first terminal state stays. */
   recordTerminal(clientOrderId: string, status: TerminalState, reason: string, atMs: number): void {
     this.#writable("recordTerminal");
+    if (this.#defer(["terminal", clientOrderId, status, reason, atMs])) return;
     const at = Math.round(atMs);
     this.#advance(clientOrderId, status, at, { reason }, () => this.#s.setTerminal.run(status, STATE_RANK[status], reason, at, Date.now(), clientOrderId));
   }
@@ -363,6 +492,7 @@ export class OrderJournal implements Disposable {
     if (TRANSITION_KINDS.has(kind)) {
       throw new JournalError("invalid", this.path, `event kind "${kind}" is written by its own method (recordAccepted, recordFill, ...), not recordEvent`);
     }
+    if (this.#defer(["event", clientOrderId, kind, detail, atMs])) return;
     const changes = this.#guard(clientOrderId, () =>
       this.#s.insertPlainEvent.run(this.runId, kind, Math.round(atMs), Date.now(), JSON.stringify(detail), clientOrderId).changes,
     );
@@ -371,29 +501,34 @@ export class OrderJournal implements Disposable {
 
   get(clientOrderId: string): JournalOrder | null {
     this.#alive();
+    this.#flush();
     return this.#s.getOrder.get(clientOrderId);
   }
 
   byBrokerId(brokerOrderId: string): JournalOrder | null {
     this.#alive();
+    this.#flush();
     return this.#s.getByBroker.get(brokerOrderId);
   }
 
   /** Orders to look up at the broker before trading: `intent` (maybe sent, maybe not), `sent` without an answer, `unknown`. Oldest first. */
   inDoubt(): JournalOrder[] {
     this.#alive();
+    this.#flush();
     return this.#s.inDoubt.all();
   }
 
   /** Orders the broker accepted that have not ended. Oldest first. */
   open(): JournalOrder[] {
     this.#alive();
+    this.#flush();
     return this.#s.openOrders.all();
   }
 
   /** The order's events in the order they were written. */
   events(clientOrderId: string): JournalEvent[] {
     this.#alive();
+    this.#flush();
     return this.#s.events.all(clientOrderId).map((r) => ({ ...r, stale: r.stale === 1, detail: JSON.parse(r.detail) as Record<string, unknown> }));
   }
 
@@ -401,11 +536,11 @@ export class OrderJournal implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#intentLog !== null) {
-      // Every line has its SQLite intent by now (each was written right after its send).
-      ftruncateSync(this.#intentLog, 0);
-      closeSync(this.#intentLog);
-      this.#intentLog = null;
+    if (this.#opLog !== null) {
+      this.#flush();
+      ftruncateSync(this.#opLog, 0);
+      closeSync(this.#opLog);
+      this.#opLog = null;
     }
     try {
       if (!this.#readonly) this.#s.closeRun.run(Date.now(), this.runId);
@@ -443,6 +578,21 @@ export class OrderJournal implements Disposable {
   }
 
   #transaction<T>(clientOrderId: string, fn: () => T): T {
+    if (this.#applying) {
+      // Inside a batch of the op log: a savepoint, so a failing op leaves the others.
+      return this.#guard(clientOrderId, () => {
+        this.#s.savepoint.run();
+        try {
+          const r = fn();
+          this.#s.release.run();
+          return r;
+        } catch (e) {
+          this.#s.rollbackTo.run();
+          this.#s.release.run();
+          throw e;
+        }
+      });
+    }
     return this.#guard(clientOrderId, () => {
       this.#s.begin.run();
       try {
@@ -517,6 +667,13 @@ function prepare(db: Database) {
   const q = <R, P extends (string | number | null)[]>(sql: string) => db.prepare<R, P>(sql);
   return {
     begin: q<Row, []>("BEGIN IMMEDIATE"),
+    savepoint: q<Row, []>("SAVEPOINT op"),
+    release: q<Row, []>("RELEASE op"),
+    rollbackTo: q<Row, []>("ROLLBACK TO op"),
+    applied: q<{ run: string; seq: number }, []>("SELECT run_id AS run, applied_seq AS seq FROM oplog_applied WHERE id = 1"),
+    markApplied: q<Row, [string, number]>(
+      "INSERT INTO oplog_applied (id, run_id, applied_seq) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id, applied_seq = excluded.applied_seq",
+    ),
     commit: q<Row, []>("COMMIT"),
     rollback: q<Row, []>("ROLLBACK"),
     insertOrder: q<Row, (string | number | null)[]>(

@@ -153,6 +153,17 @@ export const MIGRATIONS: readonly Migration[] = [
       db.run("INSERT INTO journal (id, tag, created_at_ms, created_by_version) VALUES (1, ?, ?, ?)", [newJournalTag(), Date.now(), VERSION]);
     },
   },
+  {
+    version: 2,
+    description: "oplog_applied: the op log's last applied (run, sequence), for replay after a crash",
+    apply(db) {
+      db.run(`CREATE TABLE oplog_applied (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  run_id TEXT NOT NULL,
+  applied_seq INTEGER NOT NULL
+) STRICT`);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

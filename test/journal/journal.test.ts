@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { APPLICATION_ID, CLIENT_ORDER_ID_MAX, JournalError, LATEST_SCHEMA_VERSION, OrderJournal } from "../../daemon/journal/index.ts";
 import type { JournalErrorCode, OrderIntent } from "../../daemon/journal/index.ts";
 import { mulberry32 } from "../support/prng.ts";
+import { waitUntil } from "../support/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tradingd-journal-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,7 +76,7 @@ async function firstLine(stdout: ReadableStream<Uint8Array>): Promise<string> {
 }
 
 describe("OrderJournal file", () => {
-  test("a new journal is WAL, synchronous FULL's file with the tradingd application_id, schema v1, and one run row per open", () => {
+  test("a new journal is WAL, synchronous FULL's file with the tradingd application_id, every migration applied, and one run row per open", () => {
     const path = newPath();
     const first = OrderJournal.open(path);
     first.close();
@@ -93,7 +94,10 @@ describe("OrderJournal file", () => {
       journalMode: "wal",
       applicationId: APPLICATION_ID,
       userVersion: LATEST_SCHEMA_VERSION,
-      migrations: [{ version: 1, v: "0.1.0" }],
+      migrations: [
+        { version: 1, v: "0.1.0" },
+        { version: 2, v: "0.1.0" },
+      ],
       runs: [
         { runId: first.runId, pid: process.pid, closed: 1 },
         { runId: second.runId, pid: process.pid, closed: 1 },
@@ -342,29 +346,36 @@ describe("OrderJournal after a crash", () => {
     expect(runs.map((r) => r.closed)).toEqual([0, 1, 0, 1, 0, 1, 0, 1, 1]);
   });
 
-  test("killed after the intent log's line (journal_sync normal, sent, no SQLite intent yet): reopen writes the intent, in doubt, and empties the log", async () => {
-    const p = newPath("write-ahead");
-    const proc = bun(["journal-crash-fixture.ts", p, "write-ahead", "7"]);
+  test("killed with an intent and an ack in the op log, not yet in SQLite (journal_sync normal): reopen applies both, once, and empties the log", async () => {
+    const p = newPath("oplog");
+    const proc = bun(["journal-crash-fixture.ts", p, "write-ahead-ack", "7"]);
     const id = await firstLine(proc.stdout);
     await proc.exited;
     expect(proc.signalCode).toBe("SIGKILL");
-    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toContain(id);
-    using j = OrderJournal.open(p, { synchronous: "normal" });
-    expect(j.recoveredIntents).toEqual([id]);
-    expect(j.inDoubt().map((o) => [o.clientOrderId, o.state, o.qty, o.limitPrice, o.runId === j.runId])).toEqual([[id, "intent", 1, 150, false]]);
-    expect(j.events(id).map((e) => [e.kind, (e.detail as { recoveredFrom?: string }).recoveredFrom])).toEqual([["intent", "intent log"]]);
-    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toBe("");
+    expect(readFileSync(OrderJournal.opLogPath(p), "utf8").split("\n").filter(Boolean)).toHaveLength(2);
+    {
+      using j = OrderJournal.open(p, { synchronous: "normal" });
+      expect([j.recovered.ops, j.recovered.intents, j.recovered.errors]).toEqual([2, [id], []]);
+      const o = j.get(id)!;
+      expect([o.state, o.qty, o.limitPrice, o.brokerOrderId, o.runId === j.runId]).toEqual(["accepted", 1, 150, "broker-7", false]);
+      expect(j.events(id).map((e) => e.kind)).toEqual(["intent", "accepted"]);
+      expect((j.events(id)[0]!.detail as { recoveredFrom?: string }).recoveredFrom).toBe("op log");
+      expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
+    }
+    using again = OrderJournal.open(p, { synchronous: "normal" });
+    expect(again.recovered.ops).toBe(0);
+    expect(again.events(id)).toHaveLength(2);
   });
 
-  test("a line cut short by a crash is ignored (its order was never sent); the whole ones before it are recovered", async () => {
+  test("a line cut short by a crash is ignored (its call never returned: that order was never sent); the whole ones before it are applied", async () => {
     const p = newPath("torn");
     const proc = bun(["journal-crash-fixture.ts", p, "torn", "9"]);
     const id = await firstLine(proc.stdout);
     await proc.exited;
     using j = OrderJournal.open(p);
-    expect(j.recoveredIntents).toEqual([id]);
+    expect(j.recovered.intents).toEqual([id]);
     expect(j.inDoubt().map((o) => o.clientOrderId)).toEqual([id]);
-    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toBe(""); // emptied under full too
+    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe(""); // emptied under full too
   });
 });
 
@@ -540,35 +551,73 @@ describe("OrderJournal read-only", () => {
   });
 });
 
-describe("writeAhead: the durable step before the wire", () => {
-  test("full: the SQLite intent itself (false, nothing to do after the send), and no intent log", () => {
-    const p = newPath("wa-full");
+describe("journal_sync normal: the op log", () => {
+  test("full: each call commits before it returns; no op log", () => {
+    const p = newPath("full");
     using j = OrderJournal.open(p);
     const o = intentOf(j, 1);
-    expect(j.writeAhead(o)).toBe(false);
-    expect(j.get(o.clientOrderId)?.state).toBe("intent");
-    expect(existsSync(OrderJournal.intentLogPath(p))).toBe(false);
-  });
-
-  test("normal: one line in the intent log (true: the caller writes the SQLite intent after the send); a clean close empties the log", () => {
-    const p = newPath("wa-normal");
-    const j = OrderJournal.open(p, { synchronous: "normal" });
-    const o = intentOf(j, 1);
-    expect(j.writeAhead(o)).toBe(true);
-    expect(j.get(o.clientOrderId)).toBe(null);
-    expect(JSON.parse(readFileSync(OrderJournal.intentLogPath(p), "utf8"))).toMatchObject({ run: j.runId, clientOrderId: o.clientOrderId, qty: o.qty });
     j.recordIntent(o);
     expect(j.get(o.clientOrderId)?.state).toBe("intent");
-    j.close();
-    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toBe("");
-    using again = OrderJournal.open(p, { synchronous: "normal" });
-    expect(again.recoveredIntents).toEqual([]);
+    expect(existsSync(OrderJournal.opLogPath(p))).toBe(false);
   });
 
-  test("an invalid intent is refused before anything is written", () => {
-    const p = newPath("wa-invalid");
+  test("normal: a call appends one line and returns; the line reaches SQLite on a later turn, or at once when read", async () => {
+    const p = newPath("normal");
+    const j = OrderJournal.open(p, { synchronous: "normal" });
+    const o = intentOf(j, 1);
+    j.recordIntent(o);
+    j.recordAccepted(o.clientOrderId, "b-1", "new", T0 + 5);
+    const lines = readFileSync(OrderJournal.opLogPath(p), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown[]);
+    expect(lines.map((l) => l.slice(0, 3))).toEqual([
+      [j.runId, 1, "intent"],
+      [j.runId, 2, "accepted"],
+    ]);
+    await new Promise((r) => setImmediate(r));
+    expect(j.get(o.clientOrderId)?.state).toBe("accepted");
+    j.close();
+    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
+    using again = OrderJournal.open(p, { synchronous: "normal" });
+    expect(again.recovered.ops).toBe(0);
+    expect(again.events(o.clientOrderId).map((e) => e.kind)).toEqual(["intent", "accepted"]);
+  });
+
+  test("normal: a fill seen twice in a run is new once (the answer comes before SQLite has it)", () => {
+    using j = OrderJournal.open(newPath("fills"), { synchronous: "normal" });
+    const o = intentOf(j, 1);
+    j.recordIntent(o);
+    expect([j.recordFill(o.clientOrderId, "e1", 1, 150, T0), j.recordFill(o.clientOrderId, "e1", 1, 150, T0), j.recordFill(o.clientOrderId, "e2", 1, 151, T0)]).toEqual([true, false, true]);
+    expect(j.get(o.clientOrderId)?.filledQty).toBe(2);
+  });
+
+  test("normal: an op that fails when applied goes to onError; the rest of its batch is kept", () => {
+    const errors: string[] = [];
+    using j = OrderJournal.open(newPath("bad-op"), { synchronous: "normal", onError: (e) => errors.push(e.message) });
+    const o = intentOf(j, 1);
+    j.recordAccepted("td-nosuch-1-1", "b-0", "new", T0); // not journaled
+    j.recordIntent(o);
+    expect(j.get(o.clientOrderId)?.state).toBe("intent");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain("td-nosuch-1-1");
+  });
+
+  test("normal: once the log holds 1 MiB and every line of it is applied, it starts again (a long run does not grow it for ever)", async () => {
+    const p = newPath("long");
     using j = OrderJournal.open(p, { synchronous: "normal" });
-    expect(journalErrorOf(() => j.writeAhead({ ...intentOf(j, 1), qty: 0 })).code).toBe("invalid");
-    expect(readFileSync(OrderJournal.intentLogPath(p), "utf8")).toBe("");
+    const o = intentOf(j, 1);
+    j.recordIntent(o);
+    const pad = "x".repeat(1000);
+    for (let k = 0; k < 1100; k++) j.recordEvent(o.clientOrderId, "note", { k, pad }, T0 + k);
+    expect(statSync(OrderJournal.opLogPath(p)).size).toBeGreaterThan(1 << 20);
+    await waitUntil(() => statSync(OrderJournal.opLogPath(p)).size === 0, "the op log to start again");
+    expect(j.events(o.clientOrderId)).toHaveLength(1101);
+    j.recordEvent(o.clientOrderId, "note", { k: -1 }, T0);
+    expect(readFileSync(OrderJournal.opLogPath(p), "utf8").split("\n").filter(Boolean)).toHaveLength(1);
+  });
+
+  test("an invalid intent is refused at the call, before anything is written", () => {
+    const p = newPath("invalid");
+    using j = OrderJournal.open(p, { synchronous: "normal" });
+    expect(journalErrorOf(() => j.recordIntent({ ...intentOf(j, 1), qty: 0 })).code).toBe("invalid");
+    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
   });
 });

@@ -96,25 +96,15 @@ export class AlpacaGateway {
     };
     if (type === OrderType.LIMIT || type === OrderType.STOP_LIMIT) req.limit_price = decimal(limitPx);
     if (type === OrderType.STOP || type === OrderType.STOP_LIMIT) req.stop_price = decimal(stopPx);
-    // The journal first: if we die after this line, startup looks the order up. Under
-    // journal_sync normal that is one line in the intent log, and the SQLite intent follows the
-    // send (same turn, before any answer can be read): see OrderJournal.writeAhead.
-    const intent = { clientOrderId, localOrderId: orderId, symbol, side: req.side, type: req.type, timeInForce: req.time_in_force, qty, limitPrice: req.limit_price ? limitPx : null, stopPrice: req.stop_price ? stopPx : null, createdAtMs: Date.now(), qtyDecimal: req.qty, limitPriceDecimal: req.limit_price ?? null, stopPriceDecimal: req.stop_price ?? null };
-    const intentAfterSend = this.journal.writeAhead(intent);
-    this.#live.set(clientOrderId, l);
-    this.#byOrderId.set(orderId, clientOrderId);
+    // The journal first: if we die after this line, startup looks the order up. (Under
+    // journal_sync normal this is one line in the journal's op log: see OrderJournal.)
+    this.journal.recordIntent({ clientOrderId, localOrderId: orderId, symbol, side: req.side, type: req.type, timeInForce: req.time_in_force, qty, limitPrice: req.limit_price ? limitPx : null, stopPrice: req.stop_price ? stopPx : null, createdAtMs: Date.now(), qtyDecimal: req.qty, limitPriceDecimal: req.limit_price ?? null, stopPriceDecimal: req.stop_price ?? null });
     // No separate "sent" commit: an intent and a sent-without-answer order are both in doubt at
     // startup and both looked up, so a second fsync before the wire would buy nothing.
     const answer = this.rest.submitOrder(req); // the request is written before this returns
     this.hooks.onOrderSent(tickRecvNs);
-    if (intentAfterSend) {
-      try {
-        this.journal.recordIntent(intent);
-      } catch (e) {
-        // The order is out and its line is in the intent log: the next start recovers it.
-        this.hooks.log("error", `order ${orderId} (${clientOrderId}) was sent but the journal could not record it (${(e as Error).message}); the intent log keeps it for the next start`);
-      }
-    }
+    this.#live.set(clientOrderId, l);
+    this.#byOrderId.set(orderId, clientOrderId);
     void answer.then((r) => this.#onSubmitResult(clientOrderId, l, r));
   }
 

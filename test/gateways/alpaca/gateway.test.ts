@@ -167,7 +167,7 @@ describe(`alpaca gateway against the fake (layout ${layout})`, () => {
     expect(j.get(cid)!.state).toBe("not_found");
   });
 
-  test("startup: an order sent with only its intent-log line (a crash after the send, before the SQLite intent) is recovered, looked up, and found at the broker once", async () => {
+  test("startup: an order sent with only its op-log lines (a crash after the send, before SQLite had it) is recovered, looked up, and found at the broker once", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tradingd-alpaca-"));
     const journalPath = join(dir, "journal.sqlite");
     const crash = Bun.spawn([process.execPath, join(import.meta.dir, "../../journal/journal-crash-fixture.ts"), journalPath, "write-ahead", "1"], { stdout: "pipe" });
@@ -190,7 +190,7 @@ describe(`alpaca gateway against the fake (layout ${layout})`, () => {
     using j = OrderJournal.open(journalPath, { readonly: true });
     // Marketable (limit 150, ask 100.01): the fake filled it at once, and the look-up says so.
     expect(j.get(cid)!.state).toBe("filled");
-    expect(j.events(cid)[0]!.detail).toMatchObject({ recoveredFrom: "intent log" });
+    expect(j.events(cid)[0]!.detail).toMatchObject({ recoveredFrom: "op log" });
   });
 
   test("a journal that is not a journal stops startup with a clear message, and is left as it was", async () => {
