@@ -98,6 +98,7 @@ risk: { max_orders_per_min: 1000000, duplicate_window_ms: 0, daily_loss_limit: 0
 rings:
   market_data: { slots: 65536, when_full: drop }
 threads:
+  layout: split  # feed, strategy and execution on their own threads (the figures per thread below)
   strategy: { wait: ${wait.strategy} }
   execution: { wait: ${wait.execution} }
 tuning: { enabled: false }

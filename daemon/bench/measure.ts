@@ -33,7 +33,10 @@ export function cpuSeconds(tid: number | "self"): number {
 /** CPU seconds of the process ("process") and of each pipeline thread, by name. */
 export function threadCpu(p: Pipeline): Record<string, number> {
   const out: Record<string, number> = { process: cpuSeconds("self") };
-  for (const t of p.threads) out[t.name] = cpuSeconds(t.tid);
+  // Stages that share a thread (layout single) are one thread: "feed+strategy+execution".
+  const byTid = new Map<number, string[]>();
+  for (const t of p.threads) byTid.set(t.tid, [...(byTid.get(t.tid) ?? []), t.name]);
+  for (const [tid, names] of byTid) out[names.join("+")] = cpuSeconds(tid);
   return out;
 }
 

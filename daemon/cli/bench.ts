@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { heapStats } from "bun:jsc";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./exit-codes.ts";
@@ -17,8 +17,10 @@ import { configureLog } from "../log.ts";
 import { STAGES, stageSnapshots, type Stage } from "../http/metrics.ts";
 import { cpuSeconds, delta, threadCpu } from "../bench/measure.ts";
 import { startFakesWorker, type FakesOnWorker } from "../bench/fakes.ts";
+import { GC_LOG_ENV, messagesTo, runWithGcLog, type GcSummary } from "../bench/gc-log.ts";
 import type { Config } from "../config/schema.ts";
 import { applyProcessPart, planTuning, type ProcessTuning, type TuningPlan } from "../tuning/tuner.ts";
+import { resolveLayout } from "../tuning/layout.ts";
 import { getrlimit, munlockall, schedGetaffinity, schedGetscheduler, schedSetaffinity, schedSetscheduler } from "../../ffi/libc.ts";
 
 /** Budget exceeded (`--max-p99-us`). */
@@ -51,6 +53,8 @@ export interface BenchReport {
   feed: BenchOptions["feed"];
   broker: BenchOptions["broker"];
   rate_asked: number;
+  /** The thread layout the run used (`threads.layout: auto` resolved on this host). */
+  layout: string;
   warmup_seconds: number;
   seconds: number;
   events: number;
@@ -64,9 +68,15 @@ export interface BenchReport {
   cpu: Record<string, { seconds: number; pct_of_core: number }>;
   rss_mb: { before: number; after_warmup: number; after: number };
   /** The main thread's JS heap (bun:jsc heapStats); worker heaps are not visible from here. */
-  heap: { source: string; before_mb: number; after_mb: number; objects_after: number; gc_time: null; note: string };
+  heap: { source: string; before_mb: number; after_mb: number; objects_after: number; note: string };
+  /**
+   * Garbage collection of every thread, from JavaScriptCore's own log (the command runs itself
+   * again with `BUN_JSC_logGC=1`, see daemon/bench/gc-log.ts); null when that log was not
+   * available. Covers the whole command (warm-up and every run), not only the measured seconds.
+   */
+  gc: (GcSummary & { source: string }) | null;
   /** The same figures from the tuned run (after the untuned one), when there was one. */
-  tuned: Omit<BenchReport, "tradingd_bench" | "feed" | "broker" | "rate_asked" | "budget" | "tuning" | "tuned"> | null;
+  tuned: RunFigures | null;
   /** Whether a tuned run was made, why (not), what the process part did, and tuned / untuned. */
   tuning: {
     runs: "untuned_only" | "untuned_then_tuned";
@@ -155,7 +165,7 @@ export interface BenchIo {
 }
 
 /** One measured run (a fresh Pipeline): what `BenchReport` holds at its top level. */
-type RunFigures = Omit<BenchReport, "tradingd_bench" | "feed" | "broker" | "rate_asked" | "budget" | "tuning" | "tuned">;
+type RunFigures = Omit<BenchReport, "tradingd_bench" | "feed" | "broker" | "rate_asked" | "layout" | "budget" | "tuning" | "tuned" | "gc">;
 
 /** Whether this process may tune (mlockall, real-time policy): root, or the limits allow it. */
 export function mayTune(): { ok: boolean; why: string } {
@@ -308,8 +318,7 @@ async function measureRun(
         before_mb: mb(heapBefore.size),
         after_mb: mb(heapAfter.size),
         objects_after: heapAfter.objects,
-        gc_time: null,
-        note: "JavaScriptCore does not expose garbage-collection time to JS; heap size and object count instead",
+        note: "the main thread's heap; garbage collection of every thread is under gc",
       },
     };
   } finally {
@@ -345,7 +354,8 @@ export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchRepor
       }
     }
     const both = plan !== null;
-    const untuned = await measureRun(benchConfig(o, join(dir, "untuned"), fakes, null), o, dir, fakes, null, both ? " (untuned)" : "", progress);
+    const untunedCfg = benchConfig(o, join(dir, "untuned"), fakes, null);
+    const untuned = await measureRun(untunedCfg, o, dir, fakes, null, both ? " (untuned)" : "", progress);
     if (io.tty) io.err("\n");
     let tuned: RunFigures | null = null;
     if (plan !== null && tunedCfg !== null) {
@@ -371,7 +381,9 @@ export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchRepor
       feed: o.feed,
       broker: o.broker,
       rate_asked: o.rate,
+      layout: resolveLayout(untunedCfg, allCpus).layout,
       ...untuned,
+      gc: null,
       tuned,
       tuning: tuningInfo,
       budget: o.maxP99Us === null ? null : { max_p99_us: o.maxP99Us, stage: "tick_to_order", run: tuned ? "tuned" : "untuned", p99_us: p99, ok: p99 !== null && p99 <= o.maxP99Us },
@@ -390,7 +402,7 @@ const int = (x: number) => x.toLocaleString("en-US");
 export function formatBench(r: BenchReport): string {
   const lines: string[] = [];
   lines.push(
-    `tradingd bench: ${r.feed} feed → ${r.broker} broker, ${int(r.rate_asked)} events/s asked, ${r.seconds.toFixed(1)} s measured after a ${r.warmup_seconds} s warm-up`,
+    `tradingd bench: ${r.feed} feed → ${r.broker} broker, ${int(r.rate_asked)} events/s asked, ${r.seconds.toFixed(1)} s measured after a ${r.warmup_seconds} s warm-up, thread layout ${r.layout}`,
     "",
     `${"stage (µs)".padEnd(14)}${["count", "p50", "p90", "p99", "p99.9", "max"].map((h) => h.padStart(10)).join("")}`,
   );
@@ -407,7 +419,10 @@ export function formatBench(r: BenchReport): string {
       .map(([k, v]) => `${k} ${v.pct_of_core} %`)
       .join(", ")} of one core (process ${r.cpu.process?.pct_of_core ?? "–"} %)`,
     `RSS:     ${r.rss_mb.after} MB (${r.rss_mb.before} MB before start, ${r.rss_mb.after_warmup} MB after warm-up)`,
-    `heap:    ${r.heap.after_mb} MB, ${int(r.heap.objects_after)} objects (${r.heap.before_mb} MB before; ${r.heap.source}; GC time not exposed by JavaScriptCore)`,
+    `heap:    ${r.heap.after_mb} MB, ${int(r.heap.objects_after)} objects (${r.heap.before_mb} MB before; ${r.heap.source})`,
+    r.gc === null
+      ? "GC:      not measured (JavaScriptCore's GC log was not available)"
+      : `GC:      ${int(r.gc.collections)} collections (${r.gc.eden} eden, ${r.gc.full} full), ${int(r.gc.pauses)} pauses, longest ${r.gc.maxPauseMs.toFixed(2)} ms, ${r.gc.over10ms} over 10 ms, ${r.gc.totalPauseMs.toFixed(1)} ms in all (every thread, the whole command)`,
   );
   if (r.tuned !== null && r.tuning.ratio !== null) {
     const rt = (x: number | null) => (x === null ? "–" : `${x.toFixed(2)}×`);
@@ -426,6 +441,33 @@ export function formatBench(r: BenchReport): string {
   }
   if (r.budget !== null) lines.push(`budget:  tick_to_order p99 (${r.budget.run} run) ${fmt(r.budget.p99_us)} µs ${r.budget.ok ? "within" : "EXCEEDS"} --max-p99-us ${r.budget.max_p99_us}`);
   return lines.join("\n");
+}
+
+/** Set for the child: where it writes its report; and whether its progress goes to a terminal. */
+const CHILD_REPORT_ENV = "TRADINGD_BENCH_REPORT";
+const CHILD_TTY_ENV = "TRADINGD_BENCH_TTY";
+
+/**
+ * Runs this same command again with JavaScriptCore's GC log on (it can only be turned on at
+ * start), passes its progress through, and prints its report with the GC figures added. The
+ * exit code is the child's.
+ */
+async function benchWithGcLog(json: boolean, io: BenchIo): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "tradingd-bench-report-"));
+  const reportFile = join(dir, "report.json");
+  try {
+    // A compiled tradingd is argv [binary, "/$bunfs/root/…", …args]; under bun, [bun, main.ts, …args].
+    const self = [process.execPath, ...process.argv.slice(Bun.main.startsWith("/$bunfs/") ? 2 : 1)];
+    const { code, gc } = await runWithGcLog(self, { ...process.env, [CHILD_REPORT_ENV]: reportFile, [CHILD_TTY_ENV]: io.tty ? "1" : "0" });
+    if (existsSync(reportFile)) {
+      const report = JSON.parse(readFileSync(reportFile, "utf8")) as BenchReport;
+      report.gc = { source: "JavaScriptCore logGC (BUN_JSC_logGC=1), every thread", ...gc };
+      io.out(json ? JSON.stringify(report, null, 2) : formatBench(report));
+    }
+    return code;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function bench(args: string[], io: BenchIo, usage: string): Promise<number> {
@@ -459,9 +501,16 @@ export async function bench(args: string[], io: BenchIo, usage: string): Promise
     if (!/^\d+(\.\d+)?$/.test(values["max-p99-us"]) || !(maxP99Us > 0)) throw new UsageError(`--max-p99-us: expected microseconds > 0, was "${values["max-p99-us"]}"`, cmd);
   }
   const rate = rateOption(values.rate, 10_000, cmd);
+  if (!process.env[GC_LOG_ENV]) return benchWithGcLog(values.json === true, io);
   configureLog("warn", "text"); // the supervisor's info lines would interleave with the progress
+  const child = process.env[CHILD_REPORT_ENV] !== undefined;
+  // As the child of benchWithGcLog, messages go to the parent's stderr (ours is the GC log).
+  if (child) io = { out: io.out, err: messagesTo(), tty: process.env[CHILD_TTY_ENV] === "1" };
   const report = await runBench({ seconds, rate, feed, broker, maxP99Us, noTune: values["no-tune"] === true }, io);
-  io.out(values.json ? JSON.stringify(report, null, 2) : formatBench(report));
+  if (child) {
+    // The parent (benchWithGcLog) prints it, with the GC figures of this whole process.
+    writeFileSync(process.env[CHILD_REPORT_ENV]!, JSON.stringify(report));
+  } else io.out(values.json ? JSON.stringify(report, null, 2) : formatBench(report));
   if (report.orders === 0) {
     io.err("tradingd bench: no order went out during the run: the latency to an order was not measured\n");
     return EXIT_FAILURE;

@@ -80,8 +80,8 @@ Exit codes: 0 done, 1 the daemon refused or answered an error (or could not be r
   bench: `Usage: tradingd bench [--seconds N] [--rate EVENTS_PER_SEC] [--feed synthetic|polygon]
                       [--broker sim|alpaca] [--json] [--max-p99-us N] [--no-tune]
 
-Runs the real pipeline (the daemon's feed, strategy and execution threads) for a set time on
-this host and reports the latency of each stage from the daemon's own histograms, so a host can
+Runs the real pipeline (the daemon's feed, strategy and execution stages, in the thread layout
+\`run\` would use here: threads.layout auto) for a set time on this host and reports the latency of each stage from the daemon's own histograms, so a host can
 be measured (and gated) with the binary alone. Nothing is traded: \`synthetic\` and \`sim\` are
 in process; \`polygon\` and \`alpaca\` are the fakes (as \`tradingd fake-exchange\` serves them),
 started inside this process on a thread of their own (not the supervisor's main thread; its
@@ -105,8 +105,10 @@ decision, order_hop (strategy → execution ring), tick_to_order (tick in → or
 written, end to end), exec_hop, tick_to_ack (tick in → broker ack). Percentiles come from the
 daemon's log-linear histograms (8 sub-buckets per power of two: the upper bound of a bucket is
 reported, at most 12.5 % above the true value). Also: events/s, orders/s, CPU per thread
-(utime+stime from /proc), RSS, and the main thread's JS heap (bun:jsc heapStats;
-JavaScriptCore does not expose GC time).
+(utime+stime from /proc; stages sharing a thread are one entry), RSS, the main thread's JS heap
+(bun:jsc heapStats), and garbage collection of every thread: the command runs itself again with
+JavaScriptCore's GC log on (BUN_JSC_logGC=1, which can only be set at start) and counts its
+collections and stop-the-world pauses (longest, total, over 10 ms).
 
 Coordinated omission: the synthetic feed is paced by schedule and stamps each event with the
 time it was due, so a late consumer's queueing delay is in the latency, not hidden from it;

@@ -69,5 +69,7 @@ describe("compiled binary: fake-exchange and bench", () => {
     expect(report.acks).toBeGreaterThan(0);
     // The fakes ran on a Worker thread of their own (its CPU reported apart), not on main.
     expect(report.cpu.fakes!.seconds).toBeGreaterThan(0);
+    // The binary ran itself again with JavaScriptCore's GC log on, and read it.
+    expect(report.gc!.collections).toBeGreaterThan(0);
   }, 60_000);
 });

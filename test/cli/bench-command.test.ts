@@ -25,7 +25,14 @@ describe("tradingd bench", () => {
     }
     expect(report.events_per_sec).toBeGreaterThan(1_000);
     expect(report.orders).toBeGreaterThan(0);
-    expect(report.cpu.strategy!.seconds).toBeGreaterThanOrEqual(0);
+    // The strategy's thread, alone (layout split) or with the other stages (single: "feed+strategy+execution").
+    const strategyCpu = Object.entries(report.cpu).find(([k]) => k.split("+").includes("strategy"));
+    expect(strategyCpu?.[1].seconds).toBeGreaterThanOrEqual(0);
+    expect(["split", "single"]).toContain(report.layout);
+    // GC from JavaScriptCore's own log (the command ran itself again with BUN_JSC_logGC=1).
+    expect(report.gc!.collections).toBeGreaterThan(0);
+    expect(report.gc!.maxPauseMs).toBeGreaterThan(0);
+    expect(r.stderr).not.toContain("GC<0x");
     expect(report.rss_mb.after).toBeGreaterThan(0);
     expect(report.budget).toBeNull();
     // Progress lines (stderr is not a terminal here).
@@ -46,6 +53,7 @@ describe("tradingd bench", () => {
     const r = await run(["bench", "--seconds", "1", "--no-tune"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("tuning:  untuned only: --no-tune");
+    expect(r.stdout).toMatch(/^GC: +\d+ collections .* longest \d+\.\d\d ms/m);
     expect(r.stderr).not.toContain("(tuned)");
   }, 30_000);
 
