@@ -1,6 +1,7 @@
 /**
- * The whole dry-run pipeline (synthetic feed → strategy → simulated broker, three worker
- * threads), through the public `Pipeline` API the daemon itself uses.
+ * The whole dry-run pipeline (synthetic feed → strategy → simulated broker), through the public
+ * `Pipeline` API the daemon itself uses, in both thread layouts: `split` (three worker threads)
+ * and `single` (the three stages on one worker, `workers/single.ts`).
  *
  *   bun bench/pipeline.bench.ts                    # ~60 s; markdown tables and one BENCH_JSON line
  *   BENCH_QUICK=1 bun bench/pipeline.bench.ts      # ~8 s smoke run (figures not meaningful)
@@ -17,10 +18,12 @@
  *     by spinning, two busy threads already fill the machine.
  * (a') Ceiling: the same pipeline with the feed unpaced (20 M events/s asked) for a few seconds:
  *     what the feed and the strategy can do, i.e. the headroom over 1 M/s.
+ * (a'') The same two runs in layout `single` (one thread generates, decides and fills).
  * (b) Tick-to-order latency at 10,000 events/s, with both consumers (strategy and execution)
  *     `spin`, then both `block`, then both `hybrid` (the default), then strategy `spin` with
- *     execution `block` (one spinner: what fits 2 vCPUs), interleaved run by run
- *     (spin, block, hybrid, spin+block, spin, ...) so VM noise hits them alike; 3 runs of 3 s each (after a
+ *     execution `block` (one spinner: what fits 2 vCPUs), then layout `single` waiting `hybrid`
+ *     and `spin`, interleaved run by run (spin, block, hybrid, spin+block, single, single spin,
+ *     spin, ...) so VM noise hits them alike; 3 runs of 3 s each (after a
  *     0.5 s warm-up, not counted: the histograms are read before and after and subtracted). A
  *     fresh `Pipeline` per run. The strategy trades one symbol of eight on every quote of it
  *     (buy while the position is under max_position, else sell), ~1,100 orders/s, so a run has
@@ -49,11 +52,14 @@ const LATENCY_MS = QUICK ? 700 : 3_000;
 const LATENCY_RUNS = QUICK ? 1 : 3;
 /** Consumer wait strategies per run: both consumers alike, then the mix that suits 2 vCPUs. */
 const MODE_WAITS = {
-  spin: { strategy: "spin", execution: "spin" },
-  block: { strategy: "block", execution: "block" },
-  hybrid: { strategy: "hybrid", execution: "hybrid" },
-  "spin+block": { strategy: "spin", execution: "block" },
-} as const satisfies Record<string, { strategy: WaitMode; execution: WaitMode }>;
+  spin: { strategy: "spin", execution: "spin", layout: "split" },
+  block: { strategy: "block", execution: "block", layout: "split" },
+  hybrid: { strategy: "hybrid", execution: "hybrid", layout: "split" },
+  "spin+block": { strategy: "spin", execution: "block", layout: "split" },
+  // Layout single: the one thread waits as the strategy's wait says (execution's is unused).
+  single: { strategy: "hybrid", execution: "hybrid", layout: "single" },
+  "single spin": { strategy: "spin", execution: "hybrid", layout: "single" },
+} as const satisfies Record<string, { strategy: WaitMode; execution: WaitMode; layout: "split" | "single" }>;
 type Mode = keyof typeof MODE_WAITS;
 const MODES = Object.keys(MODE_WAITS) as Mode[];
 const SHOWN_STAGES: Stage[] = ["md_hop", "decision", "order_hop", "tick_to_order", "tick_to_ack"];
@@ -84,7 +90,7 @@ interface ThroughputResult {
   rss_mb: { before_start: number; after_warmup: number; after_run: number };
 }
 
-async function throughput(rate: number, warmupMs: number, runMs: number): Promise<ThroughputResult> {
+async function throughput(rate: number, warmupMs: number, runMs: number, layout: "split" | "single" = "split"): Promise<ThroughputResult> {
   const wait = { strategy: "hybrid", execution: "block" } as const;
   const cfg = config(`
 symbols: ${SYMBOLS4}
@@ -98,7 +104,7 @@ risk: { max_orders_per_min: 1000000, duplicate_window_ms: 0, daily_loss_limit: 0
 rings:
   market_data: { slots: 65536, when_full: drop }
 threads:
-  layout: split  # feed, strategy and execution on their own threads (the figures per thread below)
+  layout: ${layout}
   strategy: { wait: ${wait.strategy} }
   execution: { wait: ${wait.execution} }
 tuning: { enabled: false }
@@ -180,7 +186,7 @@ interface LatencyRun {
 }
 
 async function latencyRun(mode: Mode, warmupMs: number, runMs: number): Promise<LatencyRun> {
-  const cfg = config(orderOftenYaml(LATENCY_RATE, MODE_WAITS[mode]));
+  const cfg = config(orderOftenYaml(LATENCY_RATE, MODE_WAITS[mode], undefined, MODE_WAITS[mode].layout));
   const p = new Pipeline(cfg, { stopDeadlineMs: 5_000 });
   try {
     await p.start();
@@ -225,6 +231,10 @@ const cores = navigator.hardwareConcurrency;
 
 const a = await throughput(THROUGHPUT_RATE, THROUGHPUT_WARMUP_MS, THROUGHPUT_MS);
 const ceiling = await throughput(CEILING_RATE, THROUGHPUT_WARMUP_MS / 2, CEILING_MS);
+const aSingle = await throughput(THROUGHPUT_RATE, THROUGHPUT_WARMUP_MS, THROUGHPUT_MS, "single");
+const ceilingSingle = await throughput(CEILING_RATE, THROUGHPUT_WARMUP_MS / 2, CEILING_MS, "single");
+/** The CPU figure of the thread that runs `stage` (layout single: the one shared thread). */
+const ofStage = (rec: Record<string, number>, stage: string) => Object.entries(rec).find(([k]) => k.split("+").includes(stage))?.[1] ?? NaN;
 
 const runs: LatencyRun[] = [];
 for (let r = 0; r < LATENCY_RUNS; r++) for (const mode of MODES) runs.push(await latencyRun(mode, LATENCY_WARMUP_MS, LATENCY_MS));
@@ -235,8 +245,8 @@ const byMode = Object.fromEntries(
     const stages = Object.fromEntries(
       STAGES.map((st) => [st, { p50_ns: median(rs.map((r) => r.stages[st].p50)), p99_ns: median(rs.map((r) => r.stages[st].p99)), samples_per_run: rs.map((r) => r.stages[st].count) }]),
     ) as Record<Stage, { p50_ns: number; p99_ns: number; samples_per_run: number[] }>;
-    const cpu = Object.fromEntries(["strategy", "execution", "feed"].map((k) => [k, median(rs.map((r) => r.cpu_pct_of_core[k]!))]));
-    const preempt = Object.fromEntries(["strategy", "execution", "feed"].map((k) => [k, median(rs.map((r) => r.preemptions_per_sec[k]!))]));
+    const cpu = Object.fromEntries(["strategy", "execution", "feed"].map((k) => [k, median(rs.map((r) => ofStage(r.cpu_pct_of_core, k)))]));
+    const preempt = Object.fromEntries(["strategy", "execution", "feed"].map((k) => [k, median(rs.map((r) => ofStage(r.preemptions_per_sec, k)))]));
     return [mode, { runs: rs.length, preemptions_per_sec_median: preempt, orders_per_run: rs.map((r) => r.orders), events_per_run: rs.map((r) => r.events), dropped: rs.map((r) => r.dropped), cpu_pct_of_core_median: cpu, stages, tick_to_order_p50_per_run_ns: rs.map((r) => r.stages.tick_to_order.p50), tick_to_order_p99_per_run_ns: rs.map((r) => r.stages.tick_to_order.p99) }];
   }),
 ) as Record<Mode, { runs: number; preemptions_per_sec_median: Record<string, number>; orders_per_run: number[]; events_per_run: number[]; dropped: number[]; cpu_pct_of_core_median: Record<string, number>; stages: Record<Stage, { p50_ns: number; p99_ns: number; samples_per_run: number[] }>; tick_to_order_p50_per_run_ns: number[]; tick_to_order_p99_per_run_ns: number[] }>;
@@ -258,13 +268,13 @@ console.log(`### (a) throughput: synthetic feed at ${fmtRate(THROUGHPUT_RATE)} f
 console.log(`wait: strategy ${a.wait.strategy}, execution ${a.wait.execution}; market-data ring ${a.md_ring_slots} slots, when_full drop; warm-up ${THROUGHPUT_WARMUP_MS} ms not counted\n`);
 console.log("| run | asked | produced | consumed | achieved | md drops | max md ring depth | events/batch | orders |");
 console.log("|---|---|---|---|---|---|---|---|---|");
-for (const [name, r] of [["paced 1 M/s", a], ["ceiling (unpaced)", ceiling]] as const) {
+for (const [name, r] of [["split, paced 1 M/s", a], ["split, ceiling (unpaced)", ceiling], ["single, paced 1 M/s", aSingle], ["single, ceiling (unpaced)", ceilingSingle]] as const) {
   console.log(`| ${name} | ${fmtRate(r.rate_asked)} | ${r.produced.toLocaleString("en-US")} | ${r.consumed.toLocaleString("en-US")} | ${fmtRate(r.achieved_per_sec)} | ${r.dropped} | ${r.md_ring_max_depth} | ${r.events_per_batch} | ${r.orders} |`);
 }
 console.log(`\nCPU per thread during the ${a.seconds.toFixed(1)} s at 1 M/s (utime+stime from /proc/self/task/<tid>/stat; % of one core):\n`);
 console.log("| thread | CPU s | % of one core | preempted/s |");
 console.log("|---|---|---|---|");
-for (const k of Object.keys(a.cpu_seconds)) console.log(`| ${k} | ${a.cpu_seconds[k]} | ${a.cpu_pct_of_core[k]} % | ${a.preemptions_per_sec[k] ?? ""} |`);
+for (const r of [a, aSingle]) for (const k of Object.keys(r.cpu_seconds)) console.log(`| ${r === a ? "split" : "single"}: ${k} | ${r.cpu_seconds[k]} | ${r.cpu_pct_of_core[k]} % | ${r.preemptions_per_sec[k] ?? ""} |`);
 console.log(`\nRSS: ${a.rss_mb.before_start} MB before start, ${a.rss_mb.after_warmup} MB after warm-up, ${a.rss_mb.after_run} MB after the run\n`);
 
 console.log(`### (b) latency at ${LATENCY_RATE.toLocaleString("en-US")} events/s: median of ${LATENCY_RUNS} runs × ${LATENCY_MS / 1000} s per mode (strategy and execution both in the mode)${q}\n`);
@@ -273,7 +283,7 @@ console.log("|---|---|" + SHOWN_STAGES.map(() => "---|---|").join("") + "---|---
 for (const m of MODES) {
   const b = byMode[m];
   console.log(
-    `| ${m} (${MODE_WAITS[m].strategy}/${MODE_WAITS[m].execution}) | ${b.orders_per_run.join(", ")} | ` +
+    `| ${m} (${MODE_WAITS[m].layout === "single" ? MODE_WAITS[m].strategy : `${MODE_WAITS[m].strategy}/${MODE_WAITS[m].execution}`}) | ${b.orders_per_run.join(", ")} | ` +
       SHOWN_STAGES.map((s) => `${fmtUs(b.stages[s].p50_ns)} | ${fmtUs(b.stages[s].p99_ns)}`).join(" | ") +
       ` | ${b.cpu_pct_of_core_median.strategy} / ${b.cpu_pct_of_core_median.execution} / ${b.cpu_pct_of_core_median.feed} % | ${b.preemptions_per_sec_median.strategy} / ${b.preemptions_per_sec_median.execution} |`,
   );
@@ -284,6 +294,7 @@ console.log(`\ntick_to_order block/spin: p50 ${ratios.tick_to_order_p50_block_ov
 const targets = {
   throughput_1m_per_sec_reached: { target: `>= ${THROUGHPUT_RATE} events/s produced and consumed`, met: a.achieved_per_sec >= THROUGHPUT_RATE * 0.995 && a.consumed_per_sec >= THROUGHPUT_RATE * 0.995 },
   md_drops_at_1m_per_sec: { target: 0, value: a.dropped, met: a.dropped === 0 },
+  md_drops_at_1m_per_sec_single: { target: 0, value: aSingle.dropped, met: aSingle.dropped === 0 },
   tick_to_order_samples_per_run: { target: ">= 1000", min: Math.min(...runs.map((r) => r.stages.tick_to_order.count)), met: runs.every((r) => r.stages.tick_to_order.count >= 1000) },
 };
 console.log(`\ntargets: ${Object.entries(targets).map(([k, v]) => `${k} ${v.met ? "met" : "NOT met"}`).join("; ")}`);
@@ -297,6 +308,8 @@ const json = {
   bun: Bun.version,
   throughput: a,
   ceiling,
+  throughput_single: aSingle,
+  ceiling_single: ceilingSingle,
   latency: {
     rate_events_per_sec: LATENCY_RATE,
     runs: LATENCY_RUNS,

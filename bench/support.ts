@@ -56,9 +56,10 @@ export type WaitMode = "spin" | "hybrid" | "block";
  * The config of the tick-to-order latency runs: 8 symbols at `rate` events/s; `threshold` trades
  * AAPL on every quote of it (buy while under max_position, else sell), ~1,000 orders/s at 10,000
  * events/s; the other seven symbols are market-data load. `tuningYaml` is the `tuning:` value.
- * Thread layout `split` (the waits are the strategy's and the execution thread's).
+ * Thread layout `split` by default (the waits are the strategy's and the execution thread's; in
+ * `single` the one thread waits as the strategy's says).
  */
-export function orderOftenYaml(rate: number, waits: { strategy: WaitMode; execution: WaitMode }, tuningYaml = "{ enabled: false }"): string {
+export function orderOftenYaml(rate: number, waits: { strategy: WaitMode; execution: WaitMode }, tuningYaml = "{ enabled: false }", layout: "split" | "single" = "split"): string {
   return `
 symbols: ${SYMBOLS8}
 feed:
@@ -70,7 +71,7 @@ broker:
   sim: { latency_us: 50 }
 risk: { max_orders_per_sec: 100000, max_orders_per_min: 1000000, max_open_orders: 100, max_position_qty: 5000, duplicate_window_ms: 0, daily_loss_limit: 0 }
 threads:
-  layout: split  # the wait layouts below are per consumer thread: three threads
+  layout: ${layout}
   strategy: { wait: ${waits.strategy} }
   execution: { wait: ${waits.execution} }
 tuning: ${tuningYaml}

@@ -7,8 +7,9 @@
  *
  * (1) Tuned vs untuned (`--no-tune`): tick_to_order p50 / p99 / p99.9 / max and jitter (p99 − p50,
  *     p99.9 − p50) at 10,000 events/s with the order-often config of pipeline.bench (threshold
- *     trades AAPL on every quote of it, ~1,000 orders/s; `orderOftenYaml` in support.ts), for two
- *     wait layouts (strategy/execution): `hybrid/hybrid` (the default) and `spin/block`. Three
+ *     trades AAPL on every quote of it, ~1,000 orders/s; `orderOftenYaml` in support.ts), for three
+ *     layouts: split with waits (strategy/execution) `hybrid/hybrid` and `spin/block`, and
+ *     `single` (one thread, waiting hybrid). Three
  *     variants, interleaved run by run with the order rotated each round:
  *     - `untuned`: `tuning.enabled: false`, as `run --no-tune`;
  *     - `tuned`: what `run` does minus the host knobs: `planTuning` + `applyProcessPart`
@@ -172,9 +173,11 @@ function readdirSyncSafe(path: string): string[] {
 type Variant = "untuned" | "tuned" | "tuned_keep_dma";
 const VARIANTS: Variant[] = ["untuned", "tuned", "tuned_keep_dma"];
 const LAYOUTS = {
-  "hybrid/hybrid": { strategy: "hybrid", execution: "hybrid" },
-  "spin/block": { strategy: "spin", execution: "block" },
-} as const satisfies Record<string, { strategy: WaitMode; execution: WaitMode }>;
+  "hybrid/hybrid": { strategy: "hybrid", execution: "hybrid", layout: "split" },
+  "spin/block": { strategy: "spin", execution: "block", layout: "split" },
+  // The three stages on one thread, waiting hybrid (threads.layout: single).
+  single: { strategy: "hybrid", execution: "hybrid", layout: "single" },
+} as const satisfies Record<string, { strategy: WaitMode; execution: WaitMode; layout: "split" | "single" }>;
 type Layout = keyof typeof LAYOUTS;
 const LAYOUT_NAMES = Object.keys(LAYOUTS) as Layout[];
 
@@ -288,7 +291,7 @@ interface TunedRun {
 
 async function tunedRun(layout: Layout, variant: Variant, roots: string): Promise<TunedRun> {
   const stateBefore = processState();
-  const cfg = config(orderOftenYaml(RATE, LAYOUTS[layout], tuningYaml(variant, roots)), "tuning.bench");
+  const cfg = config(orderOftenYaml(RATE, LAYOUTS[layout], tuningYaml(variant, roots), LAYOUTS[layout].layout), "tuning.bench");
   const tuned = variant !== "untuned";
   const plan = tuned ? planTuning(cfg) : null;
   if (plan && plan.refusals.length > 0) throw new Error(`tuning plan refused for ${layout}: ${plan.refusals.join("; ")}`);

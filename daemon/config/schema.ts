@@ -477,7 +477,8 @@ export const Config = z
     runtime_dir: nonEmptyString("a directory path").default("/run/tradingd"),
     journal_path: nonEmptyString("a file path").default("./tradingd-journal.sqlite"),
     // full: every journal write reaches the disk before the order goes out (survives power loss;
-    // ~200 µs an intent here); normal: survives a crash of the process, not of the host (~45 µs).
+    // ~200 µs a write here); normal: survives a crash of the process, not of the host (one line in
+    // the journal's op log before the send, SQLite after: see journal/journal.ts).
     journal_sync: oneOf(["full", "normal"]).default("full"),
   })
   .superRefine((cfg, ctx) => {
