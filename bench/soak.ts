@@ -45,9 +45,12 @@ const p = new Pipeline(
   parseConfigText(
     `symbols: [AAPL, MSFT, SPY, QQQ, NVDA, AMZN, META, TSLA]
 feed: { synthetic: { rate_events_per_sec: ${rate}, batch_max: 128 } }
-strategy: { name: threshold, params: { buy_at_or_below: { AAPL: 99.95 }, sell_at_or_above: { AAPL: 100.05 }, qty: 1, max_position: 5 }, warmup_events: 20000 }
+# AAPL on every quote of it (buy under max_position, else sell), held to 200 orders/s by risk:
+# the order path, the simulated broker and the exec events run all along.
+strategy: { name: threshold, params: { buy_at_or_below: { AAPL: 1000000000 }, sell_at_or_above: { AAPL: 0.01 }, qty: 1, max_position: 5 }, warmup_events: 20000 }
+log: { level: warn }
 threads: { layout: ${values.layout}, strategy: { wait: hybrid }, execution: { wait: block } }
-risk: { max_orders_per_sec: 1000, max_orders_per_min: 60000, duplicate_window_ms: 0 }
+risk: { max_orders_per_sec: 200, max_orders_per_min: 1000000, duplicate_window_ms: 0, collar_bps: 0 }
 tuning: { enabled: false }
 `,
     "soak",
@@ -72,7 +75,8 @@ await Bun.sleep(warmupMs);
 const rssStart = process.memoryUsage().rss;
 const droppedStart = p.feedMetrics.readCounters().md_dropped;
 let prev = stageSnapshots(p);
-const windows: { at_s: number; rss_mb: number; dropped: number; main_drift_ms: number; max_md_hop_ms: number | null; max_tick_to_order_ms: number | null; events_per_sec: number }[] = [];
+const windows: { at_s: number; rss_mb: number; dropped: number; main_drift_ms: number; max_md_hop_ms: number | null; max_tick_to_order_ms: number | null; events_per_sec: number; orders: number }[] = [];
+let prevOrders = p.strategyMetrics.readCounters().orders_submitted;
 let prevEvents = p.strategyMetrics.readCounters().md_quotes + p.strategyMetrics.readCounters().md_trades;
 const end = performance.now() + minutes * 60_000 - warmupMs;
 while (performance.now() < end) {
@@ -88,7 +92,9 @@ while (performance.now() < end) {
     max_md_hop_ms: ms(delta(prev.md_hop, now.md_hop).max()),
     max_tick_to_order_ms: ms(delta(prev.tick_to_order, now.tick_to_order).max()),
     events_per_sec: Math.round(((events - prevEvents) * 1000) / WINDOW_MS),
+    orders: p.strategyMetrics.readCounters().orders_submitted - prevOrders,
   });
+  prevOrders = p.strategyMetrics.readCounters().orders_submitted;
   prevEvents = events;
   prev = now;
   const w = windows.at(-1)!;
@@ -106,9 +112,9 @@ const checks = {
   no_md_drop: dropped === 0,
   rss_growth_under_5_pct: growth < 0.05,
 };
-console.log(`| window end (s) | events/s | RSS MB | dropped | main timer drift ms | max md_hop ms | max tick_to_order ms |`);
-console.log(`|---|---|---|---|---|---|---|`);
-for (const w of windows) console.log(`| ${w.at_s} | ${w.events_per_sec} | ${w.rss_mb} | ${w.dropped} | ${w.main_drift_ms} | ${w.max_md_hop_ms ?? "–"} | ${w.max_tick_to_order_ms ?? "–"} |`);
+console.log(`| window end (s) | events/s | orders | RSS MB | dropped | main timer drift ms | max md_hop ms | max tick_to_order ms |`);
+console.log(`|---|---|---|---|---|---|---|---|`);
+for (const w of windows) console.log(`| ${w.at_s} | ${w.events_per_sec} | ${w.orders} | ${w.rss_mb} | ${w.dropped} | ${w.main_drift_ms} | ${w.max_md_hop_ms ?? "–"} | ${w.max_tick_to_order_ms ?? "–"} |`);
 console.log(`\nlayout ${p.layout}; RSS ${(rssStart / 2 ** 20).toFixed(1)} → ${(rssEnd / 2 ** 20).toFixed(1)} MB (${(growth * 100).toFixed(2)} %), dropped ${dropped}, worst timer drift or stage max ${worstPause} ms`);
 console.log(`checks: ${Object.entries(checks).map(([k, v]) => `${k} ${v ? "met" : "NOT met"}`).join("; ")}`);
 console.log(`SOAK_JSON ${JSON.stringify({ minutes, rate, layout: p.layout, rss_start_mb: +(rssStart / 2 ** 20).toFixed(1), rss_end_mb: +(rssEnd / 2 ** 20).toFixed(1), rss_growth_pct: +(growth * 100).toFixed(2), dropped, worst_pause_ms: worstPause, checks, windows })}`);

@@ -62,7 +62,7 @@ export class GcLog {
 
   #take(line: string): boolean {
     if (!line.includes("GC") && !line.includes("p=")) return false;
-    let gc = /GC<0x|GC END|Requesting GC|\bp=[0-9.]+ ?ms/.test(line);
+    let gc = line.startsWith("[GC") || /GC<0x|GC END|Requesting GC|\bp=[0-9.]+ ?ms/.test(line);
     for (const m of line.matchAll(COLLECTION)) {
       this.#s.collections++;
       if (m[1] === "Eden") this.#s.eden++;
