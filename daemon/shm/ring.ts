@@ -312,7 +312,10 @@ export class SpscRing {
 
   /** Published records not yet released (producer's unpublished claims excluded). */
   depth(): number {
-    return (Atomics.load(this.#ctl, HEAD) - Atomics.load(this.#ctl, TAIL)) >>> 0;
+    // Tail first: head only grows, so a head read after it is never behind it (read the other
+    // way round, a consumer releasing in between made the difference negative: 2^32 - 1).
+    const tail = Atomics.load(this.#ctl, TAIL);
+    return (Atomics.load(this.#ctl, HEAD) - tail) >>> 0;
   }
 
   dropped(): number {

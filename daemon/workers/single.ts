@@ -78,6 +78,8 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
       if (strategy.finished()) {
         strategyRunning = false;
         strategy.stop();
+        // No strategy to hand exec events to any more: a full ring now drops them (as split does).
+        execution.execRing.consumerOnThisThread(null);
         stopped("strategy");
       }
     }
@@ -93,11 +95,11 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   const hasWork = () => feedDue() || (strategyRunning && strategy.hasWork()) || execution.hasWork();
   const waitMs = (now: number) => Math.min(MAX_WAIT_MS, Math.max(0, (dueNs() - now - EARLY_NS) / 1e6));
 
+  let feedFailure: unknown = null;
   if (source === null) {
     // polygon: frames arrive on this thread's event loop; each runs the stages on its own turn.
     ctx.onPublished = () => void stages();
-    const feedStopped = runPolygonFeed(ctx, () => {}).then(stopFeed);
-    void feedStopped;
+    runPolygonFeed(ctx, () => {}).then(stopFeed, (e: unknown) => (feedFailure = e ?? new Error("the polygon feed failed")));
   }
   ready();
   if (alpaca !== null) await alpaca.connect();
@@ -124,6 +126,7 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
     } else {
       let busySince = nowNs();
       for (;;) {
+        if (feedFailure !== null) throw feedFailure;
         const worked = turn();
         if (execution.finished() && !strategyRunning) break;
         const now = nowNs();

@@ -14,10 +14,12 @@ const MAX_POS = 30;
 
 /**
  * A whole dry run with the deterministic `threshold` strategy: a bounded synthetic feed goes
- * through all three workers and the simulated broker, then every order, fill and position is
- * checked against what the strategy must have done.
+ * through the three stages and the simulated broker, then every order, fill and position is
+ * checked against what the strategy must have done. In both thread layouts: three workers
+ * (split) and one (single).
  */
-describe("dry-run pipeline with threshold", () => {
+for (const layout of ["single", "split"] as const) {
+describe(`dry-run pipeline with threshold (layout ${layout})`, () => {
   let p: Pipeline;
   beforeAll(async () => {
     const config = parseConfigText(
@@ -31,6 +33,7 @@ strategy:
 broker:
   sim: { latency_us: 20 }
 risk: { max_orders_per_sec: 100000, max_position_qty: 1000 }
+threads: { layout: ${layout} }
 `,
       "pipeline.test",
     );
@@ -109,6 +112,7 @@ risk: { max_orders_per_sec: 100000, max_position_qty: 1000 }
     expect(e.tick_to_order.minNs).toBeGreaterThan(0);
   });
 });
+}
 
 describe("strategy failure", () => {
   test("a strategy that throws halts trading, is reported with its stack, and the daemon stays up", async () => {

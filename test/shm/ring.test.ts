@@ -186,6 +186,38 @@ describe("SpscRing in one thread", () => {
   });
 });
 
+describe("SpscRing with its consumer on the same thread (layout single)", () => {
+  test("a full ring's claimWait publishes what is claimed, runs the consumer once, and claims the freed slot", () => {
+    const producer = SpscRing.create(4);
+    const consumer = new SpscRing(producer.sab, 4);
+    const seen: number[] = [];
+    let drains = 0;
+    producer.consumerOnThisThread(() => {
+      drains++;
+      const n = consumer.available();
+      for (let k = 0; k < n; k++) seen.push(consumer.i32[consumer.slotAt(k) * SLOT_I32]!);
+      consumer.release(n);
+    });
+    for (let v = 1; v <= 6; v++) {
+      const slot = producer.claimWait();
+      expect(slot).toBeGreaterThanOrEqual(0);
+      producer.i32[slot * SLOT_I32] = v;
+    }
+    producer.publish();
+    expect({ seen, drains, waits: producer.producerWaits(), available: consumer.available() }).toEqual({ seen: [1, 2, 3, 4], drains: 1, waits: 1, available: 2 });
+  });
+
+  test("with no drain (the order ring), or one that frees nothing, a full ring gives -1 at once instead of waiting for itself", () => {
+    const none = SpscRing.create(2);
+    none.consumerOnThisThread(null);
+    expect([none.claimWait(), none.claimWait(), none.claimWait()]).toEqual([0, 1, -1]);
+    const stuck = SpscRing.create(2);
+    let calls = 0;
+    stuck.consumerOnThisThread(() => void calls++);
+    expect([stuck.claimWait(), stuck.claimWait(), stuck.claimWait(), calls]).toEqual([0, 1, -1, 1]);
+  });
+});
+
 describe("SpscRing across worker threads", () => {
   test.each(["spin", "hybrid", "block"] as WaitStrategy[])(
     "%s consumer: every record arrives once, in order, with the producer's checksum, over 200 trips around the ring",
