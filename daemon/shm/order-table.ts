@@ -22,6 +22,7 @@
  * Positions: one entry per symbol id, 8 f64 words: quantity (signed), average price, realized
  * P&L, bought quantity, sold quantity, fill count, last fill price, last fill time.
  */
+import { prefaultBuffer } from "./prefault.ts";
 
 export const enum OrderStatus {
   EMPTY = 0,
@@ -91,11 +92,9 @@ export class OrderTable {
   readonly mask: number;
 
   static create(capacity: number, symbols: number): OrderTable {
-    return new OrderTable(
-      new SharedArrayBuffer(capacity * O_WORDS * 8),
-      new SharedArrayBuffer(Math.max(1, symbols) * P_WORDS * 8),
-      capacity,
-    );
+    const orders = new SharedArrayBuffer(capacity * O_WORDS * 8);
+    prefaultBuffer(orders); // indexed by order id: a new page every 64 orders otherwise
+    return new OrderTable(orders, new SharedArrayBuffer(Math.max(1, symbols) * P_WORDS * 8), capacity);
   }
 
   constructor(

@@ -64,6 +64,7 @@
  * }                                           }
  * ring.publish(); // once per batch           ring.release(n);
  */
+import { prefaultBuffer } from "./prefault.ts";
 import type { Doorbell } from "./doorbell.ts";
 
 /** Bytes per record slot: one cache line. */
@@ -133,7 +134,9 @@ export class SpscRing {
 
   /** Allocates a new zeroed SharedArrayBuffer and attaches to it. */
   static create(slots: number): SpscRing {
-    return new SpscRing(new SharedArrayBuffer(SpscRing.bytesFor(slots)), slots);
+    const sab = new SharedArrayBuffer(SpscRing.bytesFor(slots));
+    prefaultBuffer(sab); // every slot's page now, not when the counters first reach it
+    return new SpscRing(sab, slots);
   }
 
   /**
@@ -278,7 +281,7 @@ export class SpscRing {
   }
 
   /** Producer side: the doorbell of the CONSUMER thread, rung by publish() when it sleeps. */
-  attachDoorbell(d: Doorbell): void {
+  attachDoorbell(d: Doorbell | null): void {
     this.#doorbell = d;
   }
 

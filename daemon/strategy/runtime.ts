@@ -9,6 +9,7 @@
  * strategy's own `log` builds.
  */
 import type { FillView, OrderSpec, OrderUpdateView, QuoteView, StrategyContext, TradeView } from "./api.ts";
+import { prefault } from "../shm/prefault.ts";
 import type { SpscRing } from "../shm/ring.ts";
 import {
   RecordKind,
@@ -64,11 +65,12 @@ export class StrategyRuntime implements StrategyContext {
   readonly #openCount: Int32Array;
   #openTotal = 0;
   // Orders by id & mask.
-  readonly #oSym = new Int32Array(ORDER_TABLE);
-  readonly #oId = new Int32Array(ORDER_TABLE);
-  readonly #oSide = new Int8Array(ORDER_TABLE);
-  readonly #oLeaves = new Float64Array(ORDER_TABLE);
-  readonly #oLive = new Uint8Array(ORDER_TABLE);
+  // Indexed by order id: committed now (shm/prefault.ts), not a page at a time as ids advance.
+  readonly #oSym = prefault(new Int32Array(ORDER_TABLE));
+  readonly #oId = prefault(new Int32Array(ORDER_TABLE));
+  readonly #oSide = prefault(new Int8Array(ORDER_TABLE));
+  readonly #oLeaves = prefault(new Float64Array(ORDER_TABLE));
+  readonly #oLive = prefault(new Uint8Array(ORDER_TABLE));
   #nextOrderId = 1;
   /** Receive time of the tick being handled (travels with the orders it causes). */
   tickRecvNs = 0;

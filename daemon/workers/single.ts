@@ -58,6 +58,12 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   const source = cfg.feed.kind === "synthetic" ? new SyntheticSource(ctx) : cfg.feed.kind === "replay" ? new ReplaySource(ctx) : null;
 
   // Same-thread rings: a full ring runs its consumer instead of waiting for it (module doc).
+  // The market-data and order rings ring no doorbell: their consumer runs right after each
+  // publish, on this thread (a ring would cost the first frame after an idle spell a wake-up
+  // call before its decision). The exec-event ring keeps it: alpaca's events come from socket
+  // callbacks and must wake the loop that hands them to the strategy.
+  ctx.ring.attachDoorbell(null);
+  strategy.orders.attachDoorbell(null);
   ctx.ring.consumerOnThisThread(() => strategy.turn());
   strategy.orders.consumerOnThisThread(null);
   execution.execRing.consumerOnThisThread(() => strategy.engine.drainExecEvents());

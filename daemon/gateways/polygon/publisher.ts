@@ -230,18 +230,20 @@ export class PolygonPublisher {
       const pub = nowNs();
       for (let k = 0; k < placed; k++) f64[this.#slots[k]! * 8 + F_TPUB] = pub;
       ring.publish();
+      m.set(this.#g.lastEvent, recvNs);
+      // Fresh again: the refusal goes before anyone decides on this frame.
+      if (m.gauge(this.#g.stale) !== 0) {
+        ctx.control.set(W_FEED_STALE, 0);
+        m.set(this.#g.stale, 0);
+      }
+      // Layout single: the strategy and the order run here, before the bookkeeping below.
+      if (ctx.onPublished !== null) ctx.onPublished();
       m.add(this.#c.batches, 1);
       m.add(this.#c.quotes, quotes);
       m.add(this.#c.trades, trades);
       m.add(this.#c.bars, placed - quotes - trades);
       this.#hPublish.recordN(pub - recvNs, placed);
-      m.set(this.#g.lastEvent, recvNs);
-      if (m.gauge(this.#g.stale) !== 0) {
-        ctx.control.set(W_FEED_STALE, 0);
-        m.set(this.#g.stale, 0);
-      }
     }
-    if (placed > 0 && ctx.onPublished !== null) ctx.onPublished();
     for (let k = 0; k < statuses; k++) {
       const b = k * 4;
       const st = this.#statusStart[b]! >= 0 ? sc.stringAt(frame, this.#statusStart[b]!, this.#statusStart[b + 1]!) : "";

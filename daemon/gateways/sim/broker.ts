@@ -17,6 +17,7 @@
  * list of resting orders are typed arrays. Exec events go out through `emit` (the execution
  * worker writes them into the exec-event ring).
  */
+import { prefault } from "../../shm/prefault.ts";
 import { OrderTable, OrderStatus } from "../../shm/order-table.ts";
 import type { QuoteBook } from "../../shm/quote-book.ts";
 import { RecordKind, Reject, Side, OrderType, TimeInForce, flagsSide, flagsType, flagsTif, packOrderFlags } from "../../shm/records.ts";
@@ -60,14 +61,15 @@ export class SimBroker {
     this.#opt = options;
     this.#emit = emit;
     const cap = table.capacity;
-    this.#pDue = new Float64Array(2 * cap);
-    this.#pKind = new Int8Array(2 * cap);
-    this.#pOrder = new Int32Array(2 * cap);
-    this.#cancelPending = new Uint8Array(cap);
-    this.#resting = new Int32Array(cap);
-    this.#seenSeq = new Int32Array(cap);
-    this.#stopTriggered = new Uint8Array(cap);
-    this.#stopPx = new Float64Array(cap);
+    // Committed now: indexed by order id or by a ring position that walks all of them.
+    this.#pDue = prefault(new Float64Array(2 * cap));
+    this.#pKind = prefault(new Int8Array(2 * cap));
+    this.#pOrder = prefault(new Int32Array(2 * cap));
+    this.#cancelPending = prefault(new Uint8Array(cap));
+    this.#resting = prefault(new Int32Array(cap));
+    this.#seenSeq = prefault(new Int32Array(cap));
+    this.#stopTriggered = prefault(new Uint8Array(cap));
+    this.#stopPx = prefault(new Float64Array(cap));
   }
 
   openOrders(): number {

@@ -79,9 +79,11 @@ export class SimExecution implements ExecutionStage, OrderSink {
     return Atomics.load(this.#control.words, W_STOP_EXECUTION) !== 0;
   }
 
+  readonly #stopRequestedBound = (): boolean => this.#stopRequested();
+
   #emit(kind: RecordKind, sym: number, orderId: number, b: number, lastQty: number, lastPx: number, cum: number, leaves: number, tickRecvNs: number): void {
     const exec = this.execRing;
-    const slot = exec.claimWait(() => this.#stopRequested());
+    const slot = exec.claimWait(this.#stopRequestedBound);
     if (slot < 0) return;
     const pub = nowNs();
     writeExecRecord(exec, slot, kind, sym, orderId, b, lastQty, lastPx, cum, leaves, tickRecvNs, pub);
