@@ -33,6 +33,7 @@ import { Doorbell, Waiter } from "../shm/doorbell.ts";
 import { feedContext } from "../feeds/context.ts";
 import { SyntheticSource } from "../feeds/synthetic/run.ts";
 import { ReplaySource } from "../feeds/replay/run.ts";
+import type { PacedSource } from "../feeds/source.ts";
 import { runPolygonFeed } from "../gateways/polygon/run.ts";
 import { StrategyStage } from "../strategy/stage.ts";
 import { SimExecution } from "../gateways/sim/stage.ts";
@@ -55,7 +56,7 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   const strategy = await StrategyStage.create(init);
   const alpaca = cfg.broker.kind === "alpaca" ? AlpacaExecution.open(init) : null;
   const execution: ExecutionStage = alpaca ?? new SimExecution(init);
-  const source = cfg.feed.kind === "synthetic" ? new SyntheticSource(ctx) : cfg.feed.kind === "replay" ? new ReplaySource(ctx) : null;
+  const source: PacedSource | null = cfg.feed.kind === "synthetic" ? new SyntheticSource(ctx) : cfg.feed.kind === "replay" ? new ReplaySource(ctx) : null;
 
   // Same-thread rings: a full ring runs its consumer instead of waiting for it (module doc).
   // The market-data and order rings ring no doorbell: their consumer runs right after each

@@ -11,17 +11,17 @@
 import type { GaugeIndex } from "../../metrics/block.ts";
 import { resolve } from "node:path";
 import type { FeedContext } from "../context.ts";
+import { markFeedDone, runPacedSource, type PacedSource } from "../source.ts";
 import { readRecording } from "./format.ts";
 import { PolygonPublisher } from "../../gateways/polygon/publisher.ts";
 import type { RecordedFrame } from "./format.ts";
-import { W_FEED_DONE } from "../../shm/control.ts";
 import { nowNs } from "../../shm/clock.ts";
 import { logger } from "../../log.ts";
 
 const MAX_SLEEP_MS = 100;
 const log = logger("feed");
 
-export class ReplaySource {
+export class ReplaySource implements PacedSource {
   readonly #ctx: FeedContext;
   readonly #frames: readonly RecordedFrame[];
   readonly #publisher: PolygonPublisher;
@@ -85,23 +85,15 @@ export class ReplaySource {
 
   /** The recording is played out: tell the strategy. */
   done(): void {
-    this.#ctx.control.set(W_FEED_DONE, 1);
-    this.#ctx.doorbell.ring();
+    markFeedDone(this.#ctx);
   }
 }
 
 export function runReplayFeed(ctx: FeedContext, ready: () => void): void {
   const source = new ReplaySource(ctx);
-  const sleepWord = new Int32Array(new SharedArrayBuffer(4));
-  ready();
-  source.begin();
-  while (!ctx.stopRequested() && !source.exhausted()) {
-    const now = nowNs();
-    if (source.turn(now)) continue;
-    Atomics.wait(sleepWord, 0, 0, Math.min(MAX_SLEEP_MS, (source.nextDueNs() - now) / 1e6));
-  }
-  source.done();
+  runPacedSource(ctx, source, ready, 0, MAX_SLEEP_MS);
   // Stay until told to stop (the strategy may still be draining).
+  const sleepWord = new Int32Array(new SharedArrayBuffer(4));
   while (!ctx.stopRequested()) {
     source.turn(nowNs()); // heartbeat
     Atomics.wait(sleepWord, 0, 0, MAX_SLEEP_MS);

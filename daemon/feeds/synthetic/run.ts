@@ -15,18 +15,18 @@
  * `wait` waits for the consumer (measured by the ring).
  */
 import type { CounterIndex, GaugeIndex } from "../../metrics/block.ts";
-import { W_FEED_DONE } from "../../shm/control.ts";
 import { F_TPUB, RecordKind } from "../../shm/records.ts";
 import { SyntheticMarket } from "./generator.ts";
 import { nowNs } from "../../shm/clock.ts";
 import type { FeedContext } from "../context.ts";
+import { markFeedDone, runPacedSource, type PacedSource } from "../source.ts";
 import type { LatencyHistogram } from "../../metrics/histogram.ts";
 
 const SPIN_BELOW_NS = 20_000;
 /** Longest single sleep, so a slow feed still writes its heartbeat and sees a stop request. */
 const MAX_SLEEP_MS = 250;
 
-export class SyntheticSource {
+export class SyntheticSource implements PacedSource {
   readonly #ctx: FeedContext;
   readonly #market: SyntheticMarket;
   readonly #drop: boolean;
@@ -138,21 +138,10 @@ export class SyntheticSource {
 
   /** The feed is done (max_events produced, or stopping): tell the strategy. */
   done(): void {
-    this.#ctx.control.set(W_FEED_DONE, 1);
-    this.#ctx.doorbell.ring();
+    markFeedDone(this.#ctx);
   }
 }
 
 export function runSyntheticFeed(ctx: FeedContext, ready: () => void): void {
-  const source = new SyntheticSource(ctx);
-  const sleepWord = new Int32Array(new SharedArrayBuffer(4));
-  ready();
-  source.begin();
-  while (!ctx.stopRequested() && !source.exhausted()) {
-    const now = nowNs();
-    if (source.turn(now)) continue;
-    const wait = source.nextDueNs() - now;
-    if (wait > SPIN_BELOW_NS) Atomics.wait(sleepWord, 0, 0, Math.min(MAX_SLEEP_MS, (wait - SPIN_BELOW_NS / 2) / 1e6));
-  }
-  source.done();
+  runPacedSource(ctx, new SyntheticSource(ctx), ready, SPIN_BELOW_NS, MAX_SLEEP_MS);
 }
