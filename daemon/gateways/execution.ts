@@ -13,8 +13,9 @@
 import type { SpscRing } from "../shm/ring.ts";
 import { type ControlBlock, TradingState, W_CANCEL_ALL_ACK, W_CANCEL_ALL_SEQ, W_FLATTEN_ACK, W_FLATTEN_SEQ } from "../shm/control.ts";
 import { RecordKind, Reject, flagsSide, I_KIND, I_SYMBOL, I_A, I_B, F_TRECV, F_TPUB, F_P0, F_P1, F_P2 } from "../shm/records.ts";
-import type { MetricsBlock, CounterIndex } from "../metrics/block.ts";
-import type { ExecutionMetrics } from "../metrics/layouts.ts";
+import { MetricsBlock, type CounterIndex, type GaugeIndex } from "../metrics/block.ts";
+import { ExecutionMetrics } from "../metrics/layouts.ts";
+import { gettid, schedGetcpu } from "../../ffi/libc.ts";
 import type { LatencyHistogram } from "../metrics/histogram.ts";
 
 /** An execution gateway as the thread layouts drive it (`workers/execution.ts`, `workers/single.ts`). */
@@ -34,6 +35,32 @@ export interface ExecutionStage {
   /** Publishes what is pending and lets go of connections and files. */
   close(): void;
 }
+
+/** The execution stage's metric block with its indexes; stamps this thread's id and CPU. */
+export function executionMetrics(sab: SharedArrayBuffer) {
+  const m = new MetricsBlock(ExecutionMetrics, sab);
+  m.set(m.gaugeIndex("thread_id"), gettid());
+  m.set(m.gaugeIndex("thread_cpu"), schedGetcpu());
+  return {
+    m,
+    c: {
+      orders: m.counterIndex("orders_received"),
+      cancels: m.counterIndex("cancels_received"),
+      acks: m.counterIndex("acks"),
+      fills: m.counterIndex("fills"),
+      rejects: m.counterIndex("rejects"),
+      canceled: m.counterIndex("cancels"),
+      turns: m.counterIndex("loop_turns"),
+      waits: m.counterIndex("exec_ring_waits"),
+    } satisfies Record<string, CounterIndex>,
+    gOpen: m.gaugeIndex("open_orders") as GaugeIndex,
+    gHeartbeat: m.gaugeIndex("heartbeat_ns") as GaugeIndex,
+    hOrderHop: m.histogram("order_hop"),
+    hTickToOrder: m.histogram("tick_to_order"),
+    hTickToAck: m.histogram("tick_to_ack"),
+  };
+}
+export type ExecutionMetricsParts = ReturnType<typeof executionMetrics>;
 
 /** What the order-ring reader hands each record to. */
 export interface OrderSink {

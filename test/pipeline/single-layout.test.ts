@@ -35,7 +35,11 @@ rings: { orders: { slots: 64 } }
 strategy: { name: module, module: ${join(import.meta.dir, "burst-strategy-fixture.ts")}, params: { burst: 100, limit: 1 }, warmup_events: 0 }
 risk: { max_orders_per_sec: 100000, max_open_orders: 1000, collar_bps: 0, duplicate_window_ms: 0, max_position_qty: 100000 }
 `);
-    await waitUntil(() => p.strategyMetrics.readCounters().risk_reject_order_ring_full > 0, "the refusals");
+    // The burst is one callback on another thread: wait for all 100 to be counted one way or the other.
+    await waitUntil(() => {
+      const c = p.strategyMetrics.readCounters();
+      return c.orders_submitted + c.risk_reject_order_ring_full === 100;
+    }, "the burst of 100 to be decided");
     const s = p.strategyMetrics.readCounters();
     expect({ sent: s.orders_submitted, refused: s.risk_reject_order_ring_full }).toEqual({ sent: 64, refused: 36 });
     // The 64 that fit went to the broker (resting: a limit of 1 is far below the market).

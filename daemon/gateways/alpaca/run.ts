@@ -17,8 +17,6 @@ import { Doorbell } from "../../shm/doorbell.ts";
 import { ControlBlock, W_BROKER_BUDGET, W_BROKER_READY, W_STOP_EXECUTION } from "../../shm/control.ts";
 import { OrderTable } from "../../shm/order-table.ts";
 import { RecordKind, writeExecRecord } from "../../shm/records.ts";
-import { MetricsBlock, type CounterIndex } from "../../metrics/block.ts";
-import { ExecutionMetrics } from "../../metrics/layouts.ts";
 import { nowNs } from "../../shm/clock.ts";
 import { logger } from "../../log.ts";
 import { OrderJournal } from "../../journal/index.ts";
@@ -28,9 +26,7 @@ import { AlpacaRest } from "./rest.ts";
 import { AlpacaGateway } from "./gateway.ts";
 import { TradeUpdatesStream } from "./stream.ts";
 import { reconcile } from "./reconcile.ts";
-import { drainOrders, OperatorRequests, type ExecutionStage, type OrderSink } from "../execution.ts";
-import type { LatencyHistogram } from "../../metrics/histogram.ts";
-import { gettid, schedGetcpu } from "../../../ffi/libc.ts";
+import { drainOrders, executionMetrics, OperatorRequests, type ExecutionMetricsParts, type ExecutionStage, type OrderSink } from "../execution.ts";
 
 const log = logger("broker");
 function logLine(level: "info" | "warn" | "error", message: string): void {
@@ -45,9 +41,7 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
   readonly #orders: SpscRing;
   readonly execRing: SpscRing;
   readonly #table: OrderTable;
-  readonly #m: MetricsBlock<typeof ExecutionMetrics>;
-  readonly #c: { orders: CounterIndex; cancels: CounterIndex; acks: CounterIndex; fills: CounterIndex; rejects: CounterIndex; canceled: CounterIndex };
-  readonly #hOrderHop: LatencyHistogram;
+  readonly #x: ExecutionMetricsParts;
   readonly #journal: OrderJournal;
   readonly #budget: RateBudget;
   readonly #transport: PoolTransport;
@@ -74,20 +68,8 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
     const exec = (this.execRing = new SpscRing(init.execRing, cfg.rings.exec_events.slots));
     exec.attachDoorbell(new Doorbell(init.strategyDoorbell));
     const table = (this.#table = new OrderTable(init.ordersTable, init.positionsTable, init.orderCapacity));
-    const m = (this.#m = new MetricsBlock(ExecutionMetrics, init.metrics.execution));
-    const c = (this.#c = {
-      orders: m.counterIndex("orders_received"),
-      cancels: m.counterIndex("cancels_received"),
-      acks: m.counterIndex("acks"),
-      fills: m.counterIndex("fills"),
-      rejects: m.counterIndex("rejects"),
-      canceled: m.counterIndex("cancels"),
-    });
-    this.#hOrderHop = m.histogram("order_hop");
-    const hTickToOrder = m.histogram("tick_to_order");
-    const hTickToAck = m.histogram("tick_to_ack");
-    m.set(m.gaugeIndex("thread_id"), gettid());
-    m.set(m.gaugeIndex("thread_cpu"), schedGetcpu());
+    const x = (this.#x = executionMetrics(init.metrics.execution));
+    const { m, c, hTickToOrder, hTickToAck } = x;
     const stopRequested = () => Atomics.load(control.words, W_STOP_EXECUTION) !== 0;
 
     const journalPath = resolve(init.configDir, cfg.journal_path);
@@ -176,9 +158,9 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
     else logLine("error", "not trading: reconciliation did not complete (see above); restart once the broker answers");
     this.#reconciled = true;
 
-    const m = this.#m;
-    const gHeartbeat = m.gaugeIndex("heartbeat_ns");
-    const gOpen = m.gaugeIndex("open_orders");
+    const m = this.#x.m;
+    const gHeartbeat = this.#x.gHeartbeat;
+    const gOpen = this.#x.gOpen;
     this.#housekeeping = setInterval(() => {
       control.set(W_BROKER_BUDGET, this.#budget.remaining());
       m.set(gHeartbeat, nowNs());
@@ -209,7 +191,7 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
         () => gateway.flatten(),
       );
     }
-    const n = drainOrders(this.#orders, this.#control, this.#m, this.#c, this.#hOrderHop, this, nowNs());
+    const n = drainOrders(this.#orders, this.#control, this.#x.m, this.#x.c, this.#x.hOrderHop, this, nowNs());
     if (n > 0) this.#control.set(W_BROKER_BUDGET, this.#budget.remaining());
     return n > 0;
   }

@@ -10,13 +10,9 @@ import { ControlBlock, W_BROKER_BUDGET, W_BROKER_READY, W_STOP_EXECUTION } from 
 import { QuoteBook } from "../../shm/quote-book.ts";
 import { OrderTable } from "../../shm/order-table.ts";
 import { RecordKind, BROKER_ORDER_ID_BASE, writeExecRecord } from "../../shm/records.ts";
-import { MetricsBlock, type CounterIndex, type GaugeIndex } from "../../metrics/block.ts";
-import { ExecutionMetrics } from "../../metrics/layouts.ts";
-import type { LatencyHistogram } from "../../metrics/histogram.ts";
 import { SimBroker } from "./broker.ts";
-import { drainOrders, OperatorRequests, type ExecutionStage, type OrderSink } from "../execution.ts";
+import { drainOrders, executionMetrics, OperatorRequests, type ExecutionMetricsParts, type ExecutionStage, type OrderSink } from "../execution.ts";
 import { nowNs } from "../../shm/clock.ts";
-import { gettid, schedGetcpu } from "../../../ffi/libc.ts";
 
 export class SimExecution implements ExecutionStage, OrderSink {
   readonly eventDriven = false;
@@ -26,13 +22,7 @@ export class SimExecution implements ExecutionStage, OrderSink {
   readonly execRing: SpscRing;
   readonly #broker: SimBroker;
   readonly #operator: OperatorRequests;
-  readonly #m: MetricsBlock<typeof ExecutionMetrics>;
-  readonly #c: { orders: CounterIndex; cancels: CounterIndex; acks: CounterIndex; fills: CounterIndex; rejects: CounterIndex; canceled: CounterIndex; turns: CounterIndex; waits: CounterIndex };
-  readonly #gOpen: GaugeIndex;
-  readonly #gHeartbeat: GaugeIndex;
-  readonly #hOrderHop: LatencyHistogram;
-  readonly #hTickToOrder: LatencyHistogram;
-  readonly #hTickToAck: LatencyHistogram;
+  readonly #x: ExecutionMetricsParts;
   #now = 0;
   #nextOwnOrderId = BROKER_ORDER_ID_BASE;
   #turns = 0;
@@ -45,24 +35,7 @@ export class SimExecution implements ExecutionStage, OrderSink {
     const orders = (this.#orders = new SpscRing(init.orderRing, cfg.rings.orders.slots));
     this.execRing = new SpscRing(init.execRing, cfg.rings.exec_events.slots);
     this.execRing.attachDoorbell(new Doorbell(init.strategyDoorbell));
-    const m = (this.#m = new MetricsBlock(ExecutionMetrics, init.metrics.execution));
-    this.#c = {
-      orders: m.counterIndex("orders_received"),
-      cancels: m.counterIndex("cancels_received"),
-      acks: m.counterIndex("acks"),
-      fills: m.counterIndex("fills"),
-      rejects: m.counterIndex("rejects"),
-      canceled: m.counterIndex("cancels"),
-      turns: m.counterIndex("loop_turns"),
-      waits: m.counterIndex("exec_ring_waits"),
-    };
-    this.#gOpen = m.gaugeIndex("open_orders");
-    this.#gHeartbeat = m.gaugeIndex("heartbeat_ns");
-    this.#hOrderHop = m.histogram("order_hop");
-    this.#hTickToOrder = m.histogram("tick_to_order");
-    this.#hTickToAck = m.histogram("tick_to_ack");
-    m.set(m.gaugeIndex("thread_id"), gettid());
-    m.set(m.gaugeIndex("thread_cpu"), schedGetcpu());
+    this.#x = executionMetrics(init.metrics.execution);
     const broker = (this.#broker = new SimBroker(
       new OrderTable(init.ordersTable, init.positionsTable, init.orderCapacity),
       new QuoteBook(init.quoteBook, init.symbols.length),
@@ -87,19 +60,19 @@ export class SimExecution implements ExecutionStage, OrderSink {
     if (slot < 0) return;
     const pub = nowNs();
     writeExecRecord(exec, slot, kind, sym, orderId, b, lastQty, lastPx, cum, leaves, tickRecvNs, pub);
-    const m = this.#m;
+    const m = this.#x.m;
     if (kind === RecordKind.ACK) {
-      m.add(this.#c.acks, 1);
-      this.#hTickToAck.record(pub - tickRecvNs);
-    } else if (kind === RecordKind.FILL) m.add(this.#c.fills, 1);
-    else if (kind === RecordKind.REJECT) m.add(this.#c.rejects, 1);
-    else m.add(this.#c.canceled, 1);
+      m.add(this.#x.c.acks, 1);
+      this.#x.hTickToAck.record(pub - tickRecvNs);
+    } else if (kind === RecordKind.FILL) m.add(this.#x.c.fills, 1);
+    else if (kind === RecordKind.REJECT) m.add(this.#x.c.rejects, 1);
+    else m.add(this.#x.c.canceled, 1);
   }
 
   // OrderSink
   newOrder(orderId: number, symbolId: number, flags: number, qty: number, limitPx: number, stopPx: number, tickRecvNs: number): void {
     const sent = nowNs();
-    this.#hTickToOrder.record(sent - tickRecvNs);
+    this.#x.hTickToOrder.record(sent - tickRecvNs);
     this.#broker.newOrder(orderId, symbolId, flags, qty, limitPx, stopPx, tickRecvNs, sent);
   }
   cancel(orderId: number): void {
@@ -114,7 +87,7 @@ export class SimExecution implements ExecutionStage, OrderSink {
 
   turn(): boolean {
     this.#now = nowNs();
-    const n = drainOrders(this.#orders, this.#control, this.#m, this.#c, this.#hOrderHop, this, this.#now);
+    const n = drainOrders(this.#orders, this.#control, this.#x.m, this.#x.c, this.#x.hOrderHop, this, this.#now);
     const now = (this.#now = n > 0 ? nowNs() : this.#now);
     const broker = this.#broker;
     if (this.#operator.pending()) {
@@ -125,15 +98,15 @@ export class SimExecution implements ExecutionStage, OrderSink {
     }
     broker.poll(now);
     if (this.execRing.claimedCount() > 0) this.execRing.publish();
-    const m = this.#m;
-    m.set(this.#gOpen, broker.openOrders());
-    if ((++this.#turns & 1023) === 0) m.add(this.#c.turns, 1024);
+    const m = this.#x.m;
+    m.set(this.#x.gOpen, broker.openOrders());
+    if ((++this.#turns & 1023) === 0) m.add(this.#x.c.turns, 1024);
     if (now - this.#lastBeat > 1e9) {
       this.#lastBeat = now;
-      m.set(this.#gHeartbeat, now);
+      m.set(this.#x.gHeartbeat, now);
       const w = this.execRing.producerWaits();
       if (w !== this.#waitsSeen) {
-        m.add(this.#c.waits, w - this.#waitsSeen);
+        m.add(this.#x.c.waits, w - this.#waitsSeen);
         this.#waitsSeen = w;
       }
     }
