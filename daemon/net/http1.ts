@@ -603,9 +603,10 @@ export class Http1Connection {
     if (!this.#open) return Promise.reject(new HttpError("closed", `connection to ${this.origin} is closed`, false));
     const { promise, resolve, reject } = Promise.withResolvers<HttpResponse>();
     const p: Pending = { raw, head, written: false, timer: undefined, resolve, reject };
-    if (timeoutMs > 0) p.timer = setTimeout(() => this.#onTimeout(p, timeoutMs), timeoutMs);
     if (this.#current === null) this.#start(p);
     else this.#queue.push(p);
+    // After the write: the order goes out first, its timer (ms-scale) a moment later.
+    if (timeoutMs > 0) p.timer = setTimeout(() => this.#onTimeout(p, timeoutMs), timeoutMs);
     return promise;
   }
 
