@@ -92,9 +92,10 @@ describe("tradingd run under a notify socket", () => {
   });
 
   for (const [layout, who] of [
-    ["split", "strategy worker"],
-    // One thread runs every stage: the first stage checked is the one named.
-    ["single", "trading worker (feed stage)"],
+    ["split", /^STATUS=watchdog withheld: strategy worker: no heartbeat and no counter change for /],
+    // One thread runs every stage, so every stage stops; which one passes its limit first
+    // depends on when each last moved (the feed's counters moved in the wedged turn itself).
+    ["single", /^STATUS=watchdog withheld: trading worker \((feed|strategy|execution) stage\): no heartbeat and no counter change for /],
   ] as const) {
     test(`layout ${layout}: a wedged strategy stops the watchdog pings (the main thread alone stays healthy)`, async () => {
       const dir = mkdtempSync(join(tmpdir(), "tradingd-watchdog-"));
@@ -107,11 +108,11 @@ describe("tradingd run under a notify socket", () => {
       await using d = await startDaemon([BUN, MAIN, "run", "--no-tune", "--listen", "127.0.0.1:0", "--config", config], ROOT, { NOTIFY_SOCKET: rx.address, WATCHDOG_USEC: "200000" });
       expect(await rx.next()).toStartWith("READY=1\n");
       const withheld = await rx.nextMatching((t) => t.startsWith("STATUS=watchdog withheld"), "the watchdog to be withheld");
-      expect(withheld).toStartWith(`STATUS=watchdog withheld: ${who}: no heartbeat and no counter change for `);
-      expect(withheld).toMatch(/for \d+\.\d s \(limit 3\.0 s\)$/);
+      expect(withheld).toMatch(who);
+      expect(withheld).toMatch(/ \(limit 3\.0 s\)$/);
       // From then on, no ping: every datagram says why.
       const next = await rx.next();
-      expect(next).toStartWith(`STATUS=watchdog withheld: ${who}`);
+      expect(next).toMatch(who);
       expect(d.log()).toContain("watchdog ping withheld");
     });
   }
