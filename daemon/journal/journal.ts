@@ -141,6 +141,8 @@ export class OrderJournal implements Disposable {
   #opLog: number | null = null;
   #opSeq = 0;
   #opLogBytes = 0;
+  /** An op failed to apply since the log was last emptied: keep the log (it is evidence). */
+  #applyFailed = false;
   readonly #pending: Op[] = [];
   #applyScheduled = false;
   /** True while an op is applied: the public methods then write to SQLite. */
@@ -252,7 +254,7 @@ export class OrderJournal implements Disposable {
     if (this.#pending.length > 0) {
       this.#applyScheduled = true;
       setImmediate(this.#applySome);
-    } else if (this.#opLogBytes >= OPLOG_TRUNCATE_BYTES && this.#opLog !== null) {
+    } else if (this.#opLogBytes >= OPLOG_TRUNCATE_BYTES && this.#opLog !== null && !this.#applyFailed) {
       // Every line is applied and marked: the log starts again (O_APPEND writes go to the new end).
       ftruncateSync(this.#opLog, 0);
       this.#opLogBytes = 0;
@@ -281,6 +283,7 @@ export class OrderJournal implements Disposable {
         try {
           this.#apply(run, op);
         } catch (e) {
+          this.#applyFailed = true;
           this.#onError(e as Error);
           if (this.#replaying) this.recovered.errors.push((e as Error).message);
         }
@@ -535,13 +538,16 @@ export class OrderJournal implements Disposable {
   /** Marks the run as closed cleanly and releases the file. Idempotent. */
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
     if (this.#opLog !== null) {
+      // Before the journal counts as closed: applying goes through the write methods.
       this.#flush();
-      ftruncateSync(this.#opLog, 0);
+      // Emptied only when every line reached SQLite; after a failed op it stays for inspection
+      // (the next open replays only what is not marked applied).
+      if (!this.#applyFailed) ftruncateSync(this.#opLog, 0);
       closeSync(this.#opLog);
       this.#opLog = null;
     }
+    this.#closed = true;
     try {
       if (!this.#readonly) this.#s.closeRun.run(Date.now(), this.runId);
     } finally {

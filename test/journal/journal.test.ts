@@ -581,6 +581,22 @@ describe("journal_sync normal: the op log", () => {
     expect(again.events(o.clientOrderId).map((e) => e.kind)).toEqual(["intent", "accepted"]);
   });
 
+  test("normal: what is still pending at close() is applied, then the log is emptied (no turn in between)", () => {
+    const p = newPath("close-pending");
+    const errors: string[] = [];
+    const j = OrderJournal.open(p, { synchronous: "normal", onError: (e) => errors.push(e.message) });
+    const o = intentOf(j, 1);
+    j.recordIntent(o);
+    j.recordAccepted(o.clientOrderId, "b-1", "new", T0 + 5);
+    j.recordFill(o.clientOrderId, "e-1", o.qty, 150, T0 + 6);
+    j.recordTerminal(o.clientOrderId, "filled", "filled", T0 + 7);
+    j.close();
+    expect(errors).toEqual([]);
+    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
+    using r = OrderJournal.open(p, { readonly: true });
+    expect([r.get(o.clientOrderId)?.state, r.get(o.clientOrderId)?.filledQty, r.events(o.clientOrderId).map((e) => e.kind)]).toEqual(["filled", o.qty, ["intent", "accepted", "fill", "filled"]]);
+  });
+
   test("normal: a fill seen twice in a run is new once (the answer comes before SQLite has it)", () => {
     using j = OrderJournal.open(newPath("fills"), { synchronous: "normal" });
     const o = intentOf(j, 1);
@@ -589,15 +605,22 @@ describe("journal_sync normal: the op log", () => {
     expect(j.get(o.clientOrderId)?.filledQty).toBe(2);
   });
 
-  test("normal: an op that fails when applied goes to onError; the rest of its batch is kept", () => {
+  test("normal: an op that fails when applied goes to onError; the rest of its batch is kept, and close() keeps the log as evidence", () => {
     const errors: string[] = [];
-    using j = OrderJournal.open(newPath("bad-op"), { synchronous: "normal", onError: (e) => errors.push(e.message) });
+    const p = newPath("bad-op");
+    const j = OrderJournal.open(p, { synchronous: "normal", onError: (e) => errors.push(e.message) });
     const o = intentOf(j, 1);
     j.recordAccepted("td-nosuch-1-1", "b-0", "new", T0); // not journaled
     j.recordIntent(o);
     expect(j.get(o.clientOrderId)?.state).toBe("intent");
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("td-nosuch-1-1");
+    j.close();
+    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toContain("td-nosuch-1-1");
+    // Both lines are marked applied (one failed): the next open replays nothing, then starts a new log.
+    using again = OrderJournal.open(p, { synchronous: "normal" });
+    expect(again.recovered.ops).toBe(0);
+    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
   });
 
   test("normal: once the log holds 1 MiB and every line of it is applied, it starts again (a long run does not grow it for ever)", async () => {
