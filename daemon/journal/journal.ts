@@ -121,7 +121,7 @@ type Op =
   | ["accepted", string, string, string, number]
   | ["fill", string, string, number, number, number, FillDecimals | null]
   | ["terminal", string, TerminalState, string, number]
-  | ["event", string, string, object, number];
+  | ["event", string, string, object, number, boolean];
 /** Operations applied per transaction (and per event-loop turn) when the op log is behind. */
 const APPLY_BATCH = 8;
 /** The op log is emptied once it holds this much and every line in it is applied. */
@@ -141,6 +141,8 @@ export class OrderJournal implements Disposable {
   #opLog: number | null = null;
   #opSeq = 0;
   #opLogBytes = 0;
+  /** The last op-log write was short: the next line starts on a line of its own. */
+  #tornTail = false;
   /** An op failed to apply since the log was last emptied: keep the log (it is evidence). */
   #applyFailed = false;
   readonly #pending: Op[] = [];
@@ -238,7 +240,17 @@ export class OrderJournal implements Disposable {
   /** Appends `op` to the op log and queues it (true), or false: the caller commits it now. */
   #defer(op: Op): boolean {
     if (this.#opLog === null || this.#applying) return false;
-    this.#opLogBytes += writeSync(this.#opLog, JSON.stringify([this.runId, ++this.#opSeq, ...op]) + "\n");
+    // After a short write, a newline first: the torn line must not swallow this one at replay.
+    const line = (this.#tornTail ? "\n" : "") + JSON.stringify([this.runId, this.#opSeq + 1, ...op]) + "\n";
+    const bytes = Buffer.byteLength(line);
+    const n = writeSync(this.#opLog, line);
+    this.#tornTail = n !== bytes;
+    if (this.#tornTail) {
+      // A torn line (disk full): the call fails, so the order it is about never goes out.
+      throw new JournalError("io", this.path, `op log write was short (${n} of ${bytes} bytes; disk full?): ${OrderJournal.opLogPath(this.path)}`);
+    }
+    this.#opSeq++;
+    this.#opLogBytes += n;
     this.#pending.push(op);
     if (!this.#applyScheduled) {
       this.#applyScheduled = true;
@@ -265,9 +277,14 @@ export class OrderJournal implements Disposable {
   #applyPending(max: number): void {
     const n = Math.min(max, this.#pending.length);
     if (n === 0) return;
-    const ops = this.#pending.splice(0, n);
-    const lastSeq = this.#opSeq - this.#pending.length;
+    // The seq of the batch's last op: pending holds every unapplied op, oldest first.
+    const lastSeq = this.#opSeq - this.#pending.length + n;
+    const ops = this.#pending.slice(0, n);
+    // A failed BEGIN/COMMIT throws before the ops leave the queue: they stay pending, the mark
+    // does not move, and the log is not emptied (the thrower decides: a worker dies, systemd
+    // restarts it, and open() replays them).
     this.#applyOps(ops.map((op) => [this.runId!, op] as const), this.runId!, lastSeq);
+    this.#pending.splice(0, n);
   }
 
   /** Everything queued, now (before a read, at close). */
@@ -319,7 +336,7 @@ export class OrderJournal implements Disposable {
       case "terminal":
         return this.recordTerminal(op[1], op[2], op[3], op[4]);
       case "event":
-        return this.recordEvent(op[1], op[2], op[3], op[4]);
+        return this.recordEvent(op[1], op[2], op[3], op[4], op[5]);
     }
   }
 
@@ -452,8 +469,8 @@ export class OrderJournal implements Disposable {
       // Deferred: new unless this run saw it (a repeat from an earlier run is caught on apply).
       const key = `${clientOrderId}\u0000${executionId}`;
       if (this.#fillsSeen.has(key)) return false;
+      this.#defer(["fill", clientOrderId, executionId, qty, price, atMs, decimals ?? null]); // throws if not written
       this.#fillsSeen.add(key);
-      this.#defer(["fill", clientOrderId, executionId, qty, price, atMs, decimals ?? null]);
       return true;
     }
     const at = Math.round(atMs);
@@ -490,16 +507,18 @@ export class OrderJournal implements Disposable {
    * Appends an event that does not change the order's state (a cancel request, a look-up's
    * answer, a reconnect replay). `kind` may not be one the transitions above write.
    */
-  recordEvent(clientOrderId: string, kind: string, detail: object, atMs: number): void {
+  recordEvent(clientOrderId: string, kind: string, detail: object, atMs: number, ifKnown = false): void {
     this.#writable("recordEvent");
     if (TRANSITION_KINDS.has(kind)) {
       throw new JournalError("invalid", this.path, `event kind "${kind}" is written by its own method (recordAccepted, recordFill, ...), not recordEvent`);
     }
-    if (this.#defer(["event", clientOrderId, kind, detail, atMs])) return;
+    if (this.#defer(["event", clientOrderId, kind, detail, atMs, ifKnown])) return;
     const changes = this.#guard(clientOrderId, () =>
       this.#s.insertPlainEvent.run(this.runId, kind, Math.round(atMs), Date.now(), JSON.stringify(detail), clientOrderId).changes,
     );
-    if (changes === 0) throw this.#unknownOrder(clientOrderId);
+    // ifKnown: an event about an order the journal may not have (a broker update for an order
+    // placed elsewhere) is dropped, not an error.
+    if (changes === 0 && !ifKnown) throw this.#unknownOrder(clientOrderId);
   }
 
   get(clientOrderId: string): JournalOrder | null {

@@ -102,14 +102,16 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   const hasWork = () => feedDue() || (strategyRunning && strategy.hasWork()) || execution.hasWork();
   const waitMs = (now: number) => Math.min(MAX_WAIT_MS, Math.max(0, (dueNs() - now - EARLY_NS) / 1e6));
 
-  let feedFailure: unknown = null;
+  let workerFailure: unknown = null;
   if (source === null) {
     // polygon: frames arrive on this thread's event loop; each runs the stages on its own turn.
     ctx.onPublished = () => void stages();
-    runPolygonFeed(ctx, () => {}).then(stopFeed, (e: unknown) => (feedFailure = e ?? new Error("the polygon feed failed")));
+    runPolygonFeed(ctx, () => {}).then(stopFeed, (e: unknown) => (workerFailure = e ?? new Error("the polygon feed failed")));
   }
   ready();
-  if (alpaca !== null) await alpaca.connect();
+  // Alpaca connects and reconciles while the loop runs (its turn takes no order before that),
+  // so stop requests and the feed are served meanwhile; a failure fails the thread.
+  alpaca?.connect().catch((e: unknown) => (workerFailure = e ?? new Error("the broker connection failed")));
   source?.begin();
 
   const turn = (): boolean => {
@@ -133,7 +135,7 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
     } else {
       let busySince = nowNs();
       for (;;) {
-        if (feedFailure !== null) throw feedFailure;
+        if (workerFailure !== null) throw workerFailure; // the polygon feed or the broker's start
         const worked = turn();
         if (execution.finished() && !strategyRunning) break;
         const now = nowNs();

@@ -644,3 +644,58 @@ describe("journal_sync normal: the op log", () => {
     expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
   });
 });
+
+describe("recordEvent ifKnown: broker updates about orders the journal never had", () => {
+  for (const synchronous of ["full", "normal"] as const) {
+    test(`${synchronous}: dropped without an error (without ifKnown: an error naming the order)`, () => {
+      const errors: string[] = [];
+      using j = OrderJournal.open(newPath(`ifknown-${synchronous}`), { synchronous, onError: (e) => errors.push(e.message) });
+      const o = intentOf(j, 1);
+      j.recordIntent(o);
+      j.recordEvent("td-elsewhere-1-1", "stream:fill", { qty: 1 }, T0, true);
+      j.recordEvent(o.clientOrderId, "stream:new", {}, T0, true);
+      expect(j.events(o.clientOrderId).map((e) => e.kind)).toEqual(["intent", "stream:new"]);
+      expect(errors).toEqual([]);
+      if (synchronous === "full") expect(journalErrorOf(() => j.recordEvent("td-elsewhere-1-2", "stream:fill", {}, T0)).message).toContain("td-elsewhere-1-2");
+    });
+  }
+});
+
+describe("journal_sync normal: a batch whose commit fails", () => {
+  test("stays queued and in the log (the mark does not move): once SQLite takes writes again, nothing is missing", () => {
+    // SQLite refusing the COMMIT (an I/O error, a full disk), injected into the statements the
+    // journal prepares at open.
+    let failCommit = false;
+    const proto = Database.prototype as unknown as { prepare: (...a: unknown[]) => { run: (...a: unknown[]) => unknown } };
+    const prepare = proto.prepare;
+    proto.prepare = function (this: Database, ...a: unknown[]) {
+      const st = prepare.apply(this, a);
+      if (a[0] === "COMMIT") {
+        const run = st.run.bind(st);
+        st.run = (...r: unknown[]) => {
+          if (failCommit) throw new Error("disk I/O error (injected)");
+          return run(...r);
+        };
+      }
+      return st;
+    };
+    const p = newPath("commit-fails");
+    let j: OrderJournal;
+    try {
+      j = OrderJournal.open(p, { synchronous: "normal" });
+    } finally {
+      proto.prepare = prepare;
+    }
+    const o = intentOf(j, 1);
+    j.recordIntent(o);
+    j.recordAccepted(o.clientOrderId, "b-1", "new", T0 + 1);
+    failCommit = true;
+    expect(() => j.get(o.clientOrderId)).toThrow("injected");
+    failCommit = false;
+    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toContain(o.clientOrderId);
+    expect(j.get(o.clientOrderId)?.state).toBe("accepted"); // the same batch, applied this time
+    j.close();
+    using r = OrderJournal.open(p, { readonly: true });
+    expect(r.events(o.clientOrderId).map((e) => e.kind)).toEqual(["intent", "accepted"]);
+  });
+});

@@ -213,7 +213,10 @@ export class AlpacaGateway {
   onUpdate(u: TradeUpdate): void {
     const clientOrderId = u.order.client_order_id;
     const l = this.#live.get(clientOrderId);
-    this.journal.recordEvent(clientOrderId, `stream:${u.event}`, { execution_id: u.execution_id ?? null, qty: u.qty ?? null, price: u.price ?? null, status: u.order.status }, Date.now());
+    // ifKnown: updates also come for orders this journal never had (a flatten's closing orders,
+    // one placed by hand); those are not an error (under journal_sync full this threw inside the
+    // stream's message handler and took the worker down).
+    this.journal.recordEvent(clientOrderId, `stream:${u.event}`, { execution_id: u.execution_id ?? null, qty: u.qty ?? null, price: u.price ?? null, status: u.order.status }, Date.now(), true);
     if (!l) {
       // Not an order of this run (a flatten's closing orders, or one placed by hand): its fills
       // still move the position.

@@ -204,6 +204,9 @@ export class PolygonPublisher {
       // Not JSON after all: nothing of this frame may reach the strategy.
       ring.abandonClaims();
       this.#bad(sc.error as number as BadInput, frame, sc.errorOffset);
+      // Layout single: a full ring may have run the strategy mid-frame (on what it had already
+      // published); orders it placed then go out now, not at the loop's next wake-up.
+      if (ctx.onPublished !== null) ctx.onPublished();
       return;
     }
     if (dropped > 0) {
