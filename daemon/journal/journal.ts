@@ -468,8 +468,11 @@ export class OrderJournal implements Disposable {
     if (this.#opLog !== null && !this.#applying) {
       // Deferred: new unless this run saw it (a repeat from an earlier run is caught on apply).
       const key = `${clientOrderId}\u0000${executionId}`;
-      if (this.#fillsSeen.has(key)) return false;
+      const seen = this.#fillsSeen.has(key);
+      // A repeat goes to the log too: applying it writes a fill_conflict event if its quantity or
+      // price differ from the first (as under FULL), and nothing otherwise.
       this.#defer(["fill", clientOrderId, executionId, qty, price, atMs, decimals ?? null]); // throws if not written
+      if (seen) return false;
       this.#fillsSeen.add(key);
       return true;
     }

@@ -603,6 +603,15 @@ describe("journal_sync normal: the op log", () => {
     j.recordIntent(o);
     expect([j.recordFill(o.clientOrderId, "e1", 1, 150, T0), j.recordFill(o.clientOrderId, "e1", 1, 150, T0), j.recordFill(o.clientOrderId, "e2", 1, 151, T0)]).toEqual([true, false, true]);
     expect(j.get(o.clientOrderId)?.filledQty).toBe(2);
+    // A repeat that disagrees is kept as a stale fill_conflict event, as under FULL.
+    expect(j.recordFill(o.clientOrderId, "e1", 3, 149, T0)).toBe(false);
+    expect(j.events(o.clientOrderId).map((e) => [e.kind, e.stale])).toEqual([
+      ["intent", false],
+      ["fill", false],
+      ["fill", false],
+      ["fill_conflict", true],
+    ]);
+    expect(j.get(o.clientOrderId)?.filledQty).toBe(2);
   });
 
   test("normal: an op that fails when applied goes to onError; the rest of its batch is kept, and close() keeps the log as evidence", () => {
