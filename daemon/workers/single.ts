@@ -17,9 +17,13 @@
  * Two drivers:
  * - event-driven, when a stage needs the event loop (`polygon` feed or `alpaca` broker): a
  *   polygon frame runs the strategy and execution stages right after it is published, on the
- *   socket's own callback; between turns the thread waits with `Atomics.waitAsync` on its
- *   doorbell (the rings' publishes and main's requests ring it) or for the next due time, and
- *   the event loop runs meanwhile;
+ *   socket's own callback. When idle the thread waits as `threads.strategy.wait` says: `block`
+ *   sleeps at once with `Atomics.waitAsync` on its doorbell (the rings' publishes and main's
+ *   requests ring it) or until the next due time, the event loop running meanwhile; `spin` never
+ *   sleeps: it turns its event loop every few microseconds (`setImmediate`), so the thread and its
+ *   CPU are awake when a frame comes (a woken thread runs its first microseconds 10-20x slower
+ *   on these VMs; BENCHMARKS.md, "Comparison"); `hybrid` (the default) polls like `spin` for
+ *   `spin_us` after its last work, then sleeps like `block`;
  * - synchronous otherwise (`synthetic` or `replay` with `sim`): a loop that waits with the
  *   strategy's configured wait (`threads.strategy.wait`) until the next due time (the feed's
  *   next event, the strategy's timer, the broker's next ack or fill).
@@ -47,6 +51,14 @@ const MAX_WAIT_MS = 100;
 const EARLY_NS = 10_000;
 /** Continuous work on the event-driven driver yields to the event loop at least this often. */
 const YIELD_EVERY_NS = 1_000_000;
+/**
+ * A polling thread (wait `spin`, or `hybrid` within spin_us of its last work) turns its event
+ * loop about this often. Each turn allocates an Immediate (~80 bytes); an empty `setImmediate`
+ * loop turns ~1.5 M times a second here and collects ~15 times a second. With 5 µs between
+ * turns the trading thread collected 13 times in a 6-second compare.bench run instead of 30; a
+ * frame waits at most that long for its turn.
+ */
+const POLL_GAP_NS = 5_000;
 
 export async function runSingle(init: WorkerInit, ready: () => void): Promise<void> {
   const cfg = init.config;
@@ -103,9 +115,14 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   const waitMs = (now: number) => Math.min(MAX_WAIT_MS, Math.max(0, (dueNs() - now - EARLY_NS) / 1e6));
 
   let workerFailure: unknown = null;
+  /** When a frame's callback last did work: `hybrid` polls the event loop spin_us after it. */
+  let lastWorkNs = nowNs();
   if (source === null) {
     // polygon: frames arrive on this thread's event loop; each runs the stages on its own turn.
-    ctx.onPublished = () => void stages();
+    ctx.onPublished = () => {
+      stages();
+      lastWorkNs = nowNs();
+    };
     runPolygonFeed(ctx, () => {}).then(stopFeed, (e: unknown) => (workerFailure = e ?? new Error("the polygon feed failed")));
   }
   ready();
@@ -133,29 +150,95 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
         if (!worked) waiter.waitFor(hasWork, waitMs(nowNs()));
       }
     } else {
-      let busySince = nowNs();
-      for (;;) {
-        if (workerFailure !== null) throw workerFailure; // the polygon feed or the broker's start
-        const worked = turn();
-        if (execution.finished() && !strategyRunning) break;
-        const now = nowNs();
-        if (worked) {
-          if (now - busySince >= YIELD_EVERY_NS) {
-            // Let sockets and timers run (answers, trade updates, frames) before going on.
-            await new Promise<void>((r) => setImmediate(r));
-            busySince = nowNs();
-          }
-          continue;
-        }
-        const seq = doorbell.prepareSleep();
-        if (hasWork()) doorbell.cancelSleep();
-        else await doorbell.sleepAsync(seq, waitMs(now));
-        busySince = nowNs();
-      }
+      const w = cfg.threads.strategy;
+      await driveOnEventLoop({
+        turn,
+        finished: () => execution.finished() && !strategyRunning,
+        failure: () => workerFailure,
+        hasWork,
+        doorbell,
+        waitMs,
+        lastWorkNs: () => lastWorkNs,
+        pollNs: w.wait === "spin" ? Infinity : w.wait === "hybrid" ? w.spin_us * 1000 : 0,
+      });
     }
   } finally {
     execution.close();
   }
+}
+
+interface EventLoopDriver {
+  /** One turn of every stage; whether it did anything. */
+  turn(): boolean;
+  finished(): boolean;
+  /** A failure of a stage's own async work (the feed, the broker's start), or null. */
+  failure(): unknown;
+  hasWork(): boolean;
+  doorbell: Doorbell;
+  waitMs(nowNs: number): number;
+  /** When a frame's callback last did work (turns are counted by the driver). */
+  lastWorkNs(): number;
+  /** How long after the last work to poll the event loop before sleeping (spin: Infinity). */
+  pollNs: number;
+}
+
+/**
+ * The event-driven driver: turns until idle, then either polls the event loop (`setImmediate`:
+ * sockets and timers run, the thread and its vCPU stay awake; `spin`, and `hybrid` for spin_us
+ * after the last work) or sleeps on the doorbell (`Atomics.waitAsync`) until rung or due.
+ * Written with callbacks, not `await` in a loop, so a poll allocates one Immediate and no
+ * promise (an `await` per poll allocated a promise and its reactions ~200,000 times a second).
+ */
+function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let busySince = nowNs();
+    let sleepSeq = 0;
+    let lastWork = nowNs();
+    const step = (): void => {
+      try {
+        for (;;) {
+          const failure = d.failure();
+          if (failure !== null) throw failure;
+          const worked = d.turn();
+          if (d.finished()) return resolve();
+          const now = nowNs();
+          if (worked) {
+            lastWork = now;
+            if (now - busySince >= YIELD_EVERY_NS) {
+              // Let sockets and timers run (answers, trade updates, frames) before going on.
+              busySince = now;
+              setImmediate(step);
+              return;
+            }
+            continue;
+          }
+          if (now - Math.max(lastWork, d.lastWorkNs()) < d.pollNs) {
+            // Poll: first a short busy-wait that allocates nothing (the rings and the doorbell
+            // are still seen), then one turn of the event loop for the sockets.
+            const until = now + POLL_GAP_NS;
+            while (nowNs() < until && !d.hasWork()) Atomics.pause();
+            busySince = now;
+            setImmediate(step);
+            return;
+          }
+          sleepSeq = d.doorbell.prepareSleep();
+          if (d.hasWork()) {
+            d.doorbell.cancelSleep();
+            continue;
+          }
+          d.doorbell.sleepAsync(sleepSeq, d.waitMs(now)).then(woke, reject);
+          return;
+        }
+      } catch (e) {
+        reject(e);
+      }
+    };
+    const woke = (): void => {
+      busySince = nowNs();
+      step();
+    };
+    step();
+  });
 }
 
 if (!Bun.isMainThread) serveWorker(runSingle);

@@ -22,7 +22,8 @@ interface Setup {
 }
 
 type SetupOptions = { count?: number; every?: number; yaml?: string; journalPath?: string; before?: (fake: FakeAlpacaServer) => void; fake?: FakeAlpacaServer; start?: boolean };
-async function setupIn(layout: "single" | "split", opts: SetupOptions = {}): Promise<Setup> {
+type Wait = "hybrid" | "spin" | "block";
+async function setupIn(layout: "single" | "split", wait: Wait, opts: SetupOptions = {}): Promise<Setup> {
   const fake = opts.fake ?? (await FakeAlpacaServer.start());
   if (!opts.fake) cleanups.push(() => fake.close());
   fake.setQuote("AAPL", "99.99", "100.01");
@@ -45,7 +46,7 @@ broker:
     reconnect: { initial_ms: 5, max_ms: 20 }
 journal_path: ${journalPath}
 journal_sync: normal
-threads: { layout: ${layout} }
+threads: { layout: ${layout}, strategy: { wait: ${wait} }, execution: { wait: ${wait === "spin" ? "hybrid" : wait} } }
 # The fixture's limit of 1000 (always marketable) is far outside the price collar; it resends the same order.
 risk: { collar_bps: 0, duplicate_window_ms: 0 }
 ${opts.yaml ?? ""}
@@ -63,10 +64,18 @@ const ordersAtBroker = (fake: FakeAlpacaServer) => fake.orders.filter((o) => o.s
 const strategyPosition = (p: Pipeline) => p.table.positions(1)[0]!.qty;
 const exec = (p: Pipeline) => p.executionMetrics.readCounters();
 
-// Every test in both thread layouts: the order path is the same code, driven differently.
-for (const layout of ["single", "split"] as const) {
-describe(`alpaca gateway against the fake (layout ${layout})`, () => {
-  const setup = (opts: SetupOptions = {}) => setupIn(layout, opts);
+// Every test in both thread layouts, and layout single with each way its event-driven thread
+// waits (sleep at once, poll the event loop spin_us then sleep, poll for ever): the order path is
+// the same code, driven differently.
+const RUNS: [layout: "single" | "split", wait: Wait][] = [
+  ["single", "hybrid"],
+  ["single", "spin"],
+  ["single", "block"],
+  ["split", "hybrid"],
+];
+for (const [layout, wait] of RUNS) {
+describe(`alpaca gateway against the fake (layout ${layout}, wait ${wait})`, () => {
+  const setup = (opts: SetupOptions = {}) => setupIn(layout, wait, opts);
   test("an order is journalled, sent once, acknowledged, filled on the stream, and the position follows", async () => {
     const { fake, p, journalPath } = await setup();
     await waitUntil(() => exec(p).fills === 1, "the fill");

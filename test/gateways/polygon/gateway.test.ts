@@ -15,7 +15,8 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(opts: { key?: string; yaml?: string; fake?: ConstructorParameters<typeof FakePolygonServer>[0] } = {}) {
+type Threads = { layout: "single" | "split"; wait: "hybrid" | "spin" };
+async function setupIn(threads: Threads, opts: { key?: string; yaml?: string; fake?: ConstructorParameters<typeof FakePolygonServer>[0] } = {}) {
   const fake = await FakePolygonServer.start({ authTimeoutMs: 0, ...opts.fake });
   cleanups.push(() => fake.close());
   const config = parseConfigText(
@@ -32,6 +33,7 @@ feed:
     max_connections_backoff_ms: 50
 ${opts.yaml ?? ""}
 strategy: { warmup_events: 0 }
+threads: { layout: ${threads.layout}, strategy: { wait: ${threads.wait} } }
 `,
     "gateway.test",
     {},
@@ -44,7 +46,15 @@ strategy: { warmup_events: 0 }
 const subscribedConnections = (fake: FakePolygonServer) => fake.openConnections.filter((c) => c.subscriptions.params.has("Q.AAPL") && c.subscriptions.params.has("T.MSFT"));
 const consumed = (p: Pipeline) => p.strategyMetrics.readCounters().md_quotes + p.strategyMetrics.readCounters().md_trades;
 
-describe("polygon gateway against the fake", () => {
+// In both layouts, and in layout single with the thread polling its event loop for ever (spin):
+// frames then arrive between polls instead of waking a sleeping loop.
+for (const threads of [
+  { layout: "single", wait: "hybrid" },
+  { layout: "single", wait: "spin" },
+  { layout: "split", wait: "hybrid" },
+] satisfies Threads[]) {
+describe(`polygon gateway against the fake (layout ${threads.layout}, wait ${threads.wait})`, () => {
+  const setup = (opts: Parameters<typeof setupIn>[1] = {}) => setupIn(threads, opts);
   test("authenticates, subscribes every channel and symbol, offers no compression, and turns frames into records", async () => {
     const { fake, p, gauges } = await setup();
     await fake.waitFor(() => subscribedConnections(fake).length === 1, "the subscription");
@@ -179,3 +189,4 @@ describe("polygon gateway against the fake", () => {
   });
 });
 
+}
