@@ -30,10 +30,10 @@
  * dozen page writes) cost ~150-200 µs at trading pace here, and an order makes four or five of
  * them (intent, ack, stream events, end): on the trading thread that was the largest part of
  * tick-to-order, and work a next tick had to wait behind. So under NORMAL every write call
- * appends one line to `<journal>-oplog` (one `write()`, O_APPEND: the same durability as a
- * NORMAL commit) and returns; the line is applied to SQLite later on the same thread, a few
- * operations per transaction, each batch in its own `setImmediate` so the event loop (the next
- * frame) runs in between. Reads (`get`, `inDoubt`, ...) and `close` apply what is pending
+ * appends one line to `<journal>-oplog` (a copy into a shared mapping of the file, no system
+ * call: the same durability as a NORMAL commit; see oplog.ts) and returns; the line is applied
+ * to SQLite later on the same thread, a few operations per transaction, each batch in its own
+ * `setImmediate` so the event loop (the next frame) runs in between. Reads (`get`, `inDoubt`, ...) and `close` apply what is pending
  * first. SQLite records the last applied (run, sequence) in the same transaction, so `open`
  * replays exactly the lines a crash left unapplied (a line cut short by the crash is ignored:
  * its call never returned, so for an intent the order was never sent), then empties the log.
@@ -62,13 +62,14 @@
  * journal.markSent(clientOrderId, Date.now());
  */
 import { Database } from "bun:sqlite";
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { clientOrderIdOf, isValidClientOrderId, runIdOf } from "./client-order-id.ts";
 import { JournalError, fileProblem, sqliteCode } from "./errors.ts";
 import { BUSY_TIMEOUT_MS, inspectJournalFile, pragmaNumber } from "./inspect.ts";
 import { APPLICATION_ID, migrate } from "./schema.ts";
+import { OpLog } from "./oplog.ts";
 import type { FillDecimals, JournalEvent, JournalOrder, OrderIntent, OrderState, TerminalState } from "./types.ts";
 import { STATE_RANK } from "./types.ts";
 
@@ -137,12 +138,9 @@ export class OrderJournal implements Disposable {
   readonly #readonly: boolean;
   #closed = false;
   readonly #s: ReturnType<typeof prepare>;
-  /** The op log's file descriptor (`journal_sync: normal`), or null (every call commits). */
-  #opLog: number | null = null;
+  /** The op log (`journal_sync: normal`, a mapped file: see oplog.ts), or null (every call commits). */
+  #opLog: OpLog | null = null;
   #opSeq = 0;
-  #opLogBytes = 0;
-  /** The last op-log write was short: the next line starts on a line of its own. */
-  #tornTail = false;
   /** An op failed to apply since the log was last emptied: keep the log (it is evidence). */
   #applyFailed = false;
   readonly #pending: Op[] = [];
@@ -239,18 +237,17 @@ export class OrderJournal implements Disposable {
 
   /** Appends `op` to the op log and queues it (true), or false: the caller commits it now. */
   #defer(op: Op): boolean {
-    if (this.#opLog === null || this.#applying) return false;
-    // After a short write, a newline first: the torn line must not swallow this one at replay.
-    const line = (this.#tornTail ? "\n" : "") + JSON.stringify([this.runId, this.#opSeq + 1, ...op]) + "\n";
-    const bytes = Buffer.byteLength(line);
-    const n = writeSync(this.#opLog, line);
-    this.#tornTail = n !== bytes;
-    if (this.#tornTail) {
-      // A torn line (disk full): the call fails, so the order it is about never goes out.
-      throw new JournalError("io", this.path, `op log write was short (${n} of ${bytes} bytes; disk full?): ${OrderJournal.opLogPath(this.path)}`);
+    const opLog = this.#opLog;
+    if (opLog === null || this.#applying) return false;
+    const line = JSON.stringify([this.runId, this.#opSeq + 1, ...op]);
+    if (!opLog.append(line)) {
+      // The file is full: SQLite is far behind (or a failed op keeps the log). Apply everything
+      // now, on this call (rare: the log starts again at 1 MiB of the 4 MiB file), then start again.
+      this.#flush();
+      this.#startOpLogAgain(opLog);
+      if (!opLog.append(line)) throw new JournalError("invalid", this.path, `an op-log line of ${line.length} characters does not fit the op log (${opLog.capacity} bytes)`);
     }
     this.#opSeq++;
-    this.#opLogBytes += n;
     this.#pending.push(op);
     if (!this.#applyScheduled) {
       this.#applyScheduled = true;
@@ -266,10 +263,9 @@ export class OrderJournal implements Disposable {
     if (this.#pending.length > 0) {
       this.#applyScheduled = true;
       setImmediate(this.#applySome);
-    } else if (this.#opLogBytes >= OPLOG_TRUNCATE_BYTES && this.#opLog !== null && !this.#applyFailed) {
-      // Every line is applied and marked: the log starts again (O_APPEND writes go to the new end).
-      ftruncateSync(this.#opLog, 0);
-      this.#opLogBytes = 0;
+    } else if (this.#opLog !== null && this.#opLog.bytes >= OPLOG_TRUNCATE_BYTES && !this.#applyFailed) {
+      // Every line is applied and marked: the log starts again.
+      this.#opLog.reset();
     }
   };
 
@@ -286,6 +282,22 @@ export class OrderJournal implements Disposable {
     this.#applyOps(ops.map((op) => [this.runId!, op] as const), this.runId!, lastSeq);
     this.#pending.splice(0, n);
   }
+
+  /**
+   * Empties the op log once every line in it is applied and marked. After a failed op the log
+   * is evidence: its text is kept in `<op log>.kept-<run>-<n>` first (and the failure is
+   * forgotten: the copy holds it).
+   */
+  #startOpLogAgain(opLog: OpLog): void {
+    if (this.#applyFailed) {
+      const copy = `${opLog.path}.kept-${this.runId}-${++this.#keptCopies}`;
+      writeFileSync(copy, opLog.text(), { mode: 0o600 });
+      log.warn(`journal ${this.path}: the op log, which holds an operation that failed to apply, was full: kept as ${copy}`);
+      this.#applyFailed = false;
+    }
+    opLog.reset();
+  }
+  #keptCopies = 0;
 
   /** Everything queued, now (before a read, at close). */
   #flush(): void {
@@ -347,7 +359,7 @@ export class OrderJournal implements Disposable {
       const mark = this.#s.applied.get() ?? { run: "", seq: 0 };
       const todo: [string, Op][] = [];
       let last: [string, number] | null = null;
-      for (const line of readFileSync(logPath, "utf8").split("\n")) {
+      for (const line of OpLog.readLines(logPath)) {
         if (line === "") continue;
         let entry: unknown;
         try {
@@ -372,14 +384,8 @@ export class OrderJournal implements Disposable {
         log.warn(`journal ${this.path}: applied ${todo.length} operation(s) a previous run left in its op log (${this.recovered.intents.length} order intent(s))`);
       }
     }
-    if (keepOpen) {
-      this.#opLog = openSync(logPath, "a", 0o600);
-      ftruncateSync(this.#opLog, 0);
-    } else if (existsSync(logPath)) {
-      const fd = openSync(logPath, "r+");
-      ftruncateSync(fd, 0);
-      closeSync(fd);
-    }
+    if (keepOpen) this.#opLog = OpLog.create(logPath);
+    else OpLog.empty(logPath);
   }
 
   /** Writes the order, state `intent`, before any byte of it is sent. A duplicate id throws. */
@@ -565,8 +571,8 @@ export class OrderJournal implements Disposable {
       this.#flush();
       // Emptied only when every line reached SQLite; after a failed op it stays for inspection
       // (the next open replays only what is not marked applied).
-      if (!this.#applyFailed) ftruncateSync(this.#opLog, 0);
-      closeSync(this.#opLog);
+      if (!this.#applyFailed) this.#opLog.reset();
+      this.#opLog.close();
       this.#opLog = null;
     }
     this.#closed = true;

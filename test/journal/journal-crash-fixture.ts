@@ -9,7 +9,7 @@
  * `torn`: as write-ahead, then half of a second order's line (a crash in the middle of that
  * write: that order was never sent).
  */
-import { appendFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { OrderJournal } from "../../daemon/journal/index.ts";
 
 const [path, step, local] = process.argv.slice(2) as [string, string, string];
@@ -27,7 +27,15 @@ if (writeAhead) {
   const o = { clientOrderId, localOrderId, symbol: "AAPL", side: "buy", type: "limit", timeInForce: "day", qty: 1, limitPrice: 150, createdAtMs: t } as const;
   journal.recordIntent(o);
   if (step === "write-ahead-ack") journal.recordAccepted(clientOrderId, `broker-${localOrderId}`, "new", t + 3);
-  if (step === "torn") appendFileSync(OrderJournal.opLogPath(path), `["${journal.runId}",2,"intent",{"clientOrderId":"${journal.newClientOrderId(localOrderId + 1)}","loc`);
+  if (step === "torn") {
+    // Where the next line goes (the first zero byte of the mapped log), half a line: a copy
+    // the kill cut short.
+    const logPath = OrderJournal.opLogPath(path);
+    const at = readFileSync(logPath).indexOf(0);
+    const fd = openSync(logPath, "r+");
+    writeSync(fd, `["${journal.runId}",2,"intent",{"clientOrderId":"${journal.newClientOrderId(localOrderId + 1)}","loc`, at);
+    closeSync(fd);
+  }
   process.kill(process.pid, "SIGKILL");
 }
 journal.recordIntent({ clientOrderId, localOrderId, symbol: "AAPL", side: "buy", type: "limit", timeInForce: "day", qty: 0.5, limitPrice: 150, createdAtMs: t });

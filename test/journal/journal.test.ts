@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { APPLICATION_ID, CLIENT_ORDER_ID_MAX, JournalError, LATEST_SCHEMA_VERSION, OrderJournal } from "../../daemon/journal/index.ts";
 import type { JournalErrorCode, OrderIntent } from "../../daemon/journal/index.ts";
+import { OpLog } from "../../daemon/journal/oplog.ts";
 import { mulberry32 } from "../support/prng.ts";
 import { waitUntil } from "../support/wait.ts";
 
@@ -13,6 +14,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let files = 0;
 const newPath = (name = "journal") => join(dir, `${name}-${++files}.sqlite`);
+/** The whole lines in the journal at `p`'s op log (a mapped file: lines, then zeros). */
+const opLogLines = (p: string) => OpLog.readLines(OrderJournal.opLogPath(p));
 
 const T0 = 1_700_000_000_000;
 
@@ -352,7 +355,7 @@ describe("OrderJournal after a crash", () => {
     const id = await firstLine(proc.stdout);
     await proc.exited;
     expect(proc.signalCode).toBe("SIGKILL");
-    expect(readFileSync(OrderJournal.opLogPath(p), "utf8").split("\n").filter(Boolean)).toHaveLength(2);
+    expect(opLogLines(p)).toHaveLength(2);
     {
       using j = OrderJournal.open(p, { synchronous: "normal" });
       expect([j.recovered.ops, j.recovered.intents, j.recovered.errors]).toEqual([2, [id], []]);
@@ -360,7 +363,7 @@ describe("OrderJournal after a crash", () => {
       expect([o.state, o.qty, o.limitPrice, o.brokerOrderId, o.runId === j.runId]).toEqual(["accepted", 1, 150, "broker-7", false]);
       expect(j.events(id).map((e) => e.kind)).toEqual(["intent", "accepted"]);
       expect((j.events(id)[0]!.detail as { recoveredFrom?: string }).recoveredFrom).toBe("op log");
-      expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
+      expect(opLogLines(p)).toEqual([]);
     }
     using again = OrderJournal.open(p, { synchronous: "normal" });
     expect(again.recovered.ops).toBe(0);
@@ -375,7 +378,7 @@ describe("OrderJournal after a crash", () => {
     using j = OrderJournal.open(p);
     expect(j.recovered.intents).toEqual([id]);
     expect(j.inDoubt().map((o) => o.clientOrderId)).toEqual([id]);
-    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe(""); // emptied under full too
+    expect(opLogLines(p)).toEqual([]); // emptied under full too
   });
 });
 
@@ -567,7 +570,7 @@ describe("journal_sync normal: the op log", () => {
     const o = intentOf(j, 1);
     j.recordIntent(o);
     j.recordAccepted(o.clientOrderId, "b-1", "new", T0 + 5);
-    const lines = readFileSync(OrderJournal.opLogPath(p), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown[]);
+    const lines = opLogLines(p).map((l) => JSON.parse(l) as unknown[]);
     expect(lines.map((l) => l.slice(0, 3))).toEqual([
       [j.runId, 1, "intent"],
       [j.runId, 2, "accepted"],
@@ -575,7 +578,7 @@ describe("journal_sync normal: the op log", () => {
     await new Promise((r) => setImmediate(r));
     expect(j.get(o.clientOrderId)?.state).toBe("accepted");
     j.close();
-    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
+    expect(opLogLines(p)).toEqual([]);
     using again = OrderJournal.open(p, { synchronous: "normal" });
     expect(again.recovered.ops).toBe(0);
     expect(again.events(o.clientOrderId).map((e) => e.kind)).toEqual(["intent", "accepted"]);
@@ -592,7 +595,7 @@ describe("journal_sync normal: the op log", () => {
     j.recordTerminal(o.clientOrderId, "filled", "filled", T0 + 7);
     j.close();
     expect(errors).toEqual([]);
-    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
+    expect(opLogLines(p)).toEqual([]);
     using r = OrderJournal.open(p, { readonly: true });
     expect([r.get(o.clientOrderId)?.state, r.get(o.clientOrderId)?.filledQty, r.events(o.clientOrderId).map((e) => e.kind)]).toEqual(["filled", o.qty, ["intent", "accepted", "fill", "filled"]]);
   });
@@ -625,11 +628,11 @@ describe("journal_sync normal: the op log", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("td-nosuch-1-1");
     j.close();
-    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toContain("td-nosuch-1-1");
+    expect(opLogLines(p).join("\n")).toContain("td-nosuch-1-1");
     // Both lines are marked applied (one failed): the next open replays nothing, then starts a new log.
     using again = OrderJournal.open(p, { synchronous: "normal" });
     expect(again.recovered.ops).toBe(0);
-    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
+    expect(opLogLines(p)).toEqual([]);
   });
 
   test("normal: once the log holds 1 MiB and every line of it is applied, it starts again (a long run does not grow it for ever)", async () => {
@@ -639,18 +642,18 @@ describe("journal_sync normal: the op log", () => {
     j.recordIntent(o);
     const pad = "x".repeat(1000);
     for (let k = 0; k < 1100; k++) j.recordEvent(o.clientOrderId, "note", { k, pad }, T0 + k);
-    expect(statSync(OrderJournal.opLogPath(p)).size).toBeGreaterThan(1 << 20);
-    await waitUntil(() => statSync(OrderJournal.opLogPath(p)).size === 0, "the op log to start again");
+    expect(opLogLines(p).join("\n").length).toBeGreaterThan(1 << 20);
+    await waitUntil(() => opLogLines(p).length === 0, "the op log to start again");
     expect(j.events(o.clientOrderId)).toHaveLength(1101);
     j.recordEvent(o.clientOrderId, "note", { k: -1 }, T0);
-    expect(readFileSync(OrderJournal.opLogPath(p), "utf8").split("\n").filter(Boolean)).toHaveLength(1);
+    expect(opLogLines(p)).toHaveLength(1);
   });
 
   test("an invalid intent is refused at the call, before anything is written", () => {
     const p = newPath("invalid");
     using j = OrderJournal.open(p, { synchronous: "normal" });
     expect(journalErrorOf(() => j.recordIntent({ ...intentOf(j, 1), qty: 0 })).code).toBe("invalid");
-    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toBe("");
+    expect(opLogLines(p)).toEqual([]);
   });
 });
 
@@ -701,7 +704,7 @@ describe("journal_sync normal: a batch whose commit fails", () => {
     failCommit = true;
     expect(() => j.get(o.clientOrderId)).toThrow("injected");
     failCommit = false;
-    expect(readFileSync(OrderJournal.opLogPath(p), "utf8")).toContain(o.clientOrderId);
+    expect(opLogLines(p).join("\n")).toContain(o.clientOrderId);
     expect(j.get(o.clientOrderId)?.state).toBe("accepted"); // the same batch, applied this time
     j.close();
     using r = OrderJournal.open(p, { readonly: true });
