@@ -45,14 +45,20 @@
  *            polygon feed (`feed.kind: polygon`) → the strategy (`bench/fixtures/alpaca-order-
  *            strategy.ts`: buy 1 at the ask on every quote) → risk → the alpaca broker
  *            (`journal_sync: normal`, then the POST over the pool) → the fake, in two layouts:
- *            `single` (all three stages on one worker thread, `workers/single.ts`) and `split`
- *            (three workers; written `threads.strategy.wait` / `threads.execution.wait`:
- *            spin/block and hybrid/hybrid). Risk limits relaxed as in `bench/alpaca.bench.ts`
- *            part 2; a fresh Pipeline and journal per run; tuning off.
+ *            `single` (all three stages on one worker thread, `workers/single.ts`; its wait
+ *            `hybrid`, the default, and `spin`) and `split` (three workers; written
+ *            `threads.strategy.wait` / `threads.execution.wait`: spin/block and hybrid/hybrid).
+ *            Risk limits relaxed as in `bench/alpaca.bench.ts` part 2; a fresh Pipeline and
+ *            journal per run; tuning off.
+ * CPUs: the fakes alone on CPU 0, everything else on CPU 1 (see `isolateFakes`); COMPARE_SHARED=1
+ * lets every thread run anywhere.
  * Target (issue 7): tradingd p50 ≤ 1.5 × floor p50 and p99 ≤ 2 × floor p99, same run.
+ *
+ * Other knobs: COMPARE_RUNS=n (default 3), COMPARE_VARIANTS=a,b (only those, and the floor),
+ * COMPARE_LEGS=1 (tradingd's strategy stamps each quote: its time split in legs, on stderr).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { websocketClient } from "@polygon.io/client-js";
 import { Alpaca } from "@alpacahq/alpaca-trade-api";
@@ -61,14 +67,19 @@ import { subscriptionParams } from "../daemon/gateways/polygon/run.ts";
 import { Pipeline } from "../daemon/supervisor.ts";
 import { W_BROKER_READY } from "../daemon/shm/control.ts";
 import { configureLog } from "../daemon/log.ts";
+import { schedSetaffinity } from "../ffi/libc.ts";
+import { nowNs } from "../daemon/shm/clock.ts";
 import { QUICK, config, fmtUs, median, ratio, sleep, until, peer } from "./support.ts";
 
-const RUNS = QUICK ? 1 : 3;
+const RUNS = Number(process.env.COMPARE_RUNS ?? (QUICK ? 1 : 3));
 const QUOTE_RATE = 200;
 const WARM_QUOTES = QUICK ? 60 : 150;
 const COUNT_QUOTES = QUICK ? 300 : 1_000;
 const SYMBOLS = ["AAPL", "MSFT"];
 const TARGET = { p50: 1.5, p99: 2 };
+const ISOLATE = !process.env.COMPARE_SHARED && cpus().length >= 2;
+/** COMPARE_LEGS=1: tradingd's strategy stamps each quote; the report splits its time in legs. */
+const LEGS = !!process.env.COMPARE_LEGS;
 
 configureLog("warn", "text");
 const tStart = performance.now();
@@ -76,7 +87,7 @@ const tStart = performance.now();
 // ---- workers ----------------------------------------------------------------------------------
 
 const alpaca = peer(new URL("./fixtures/alpaca-fake-worker.ts", import.meta.url), "compare.bench");
-await alpaca.next();
+const alpacaTid = (await alpaca.next()).tid as number;
 const posts = new Int32Array(new SharedArrayBuffer(4));
 const postCount = () => Atomics.load(posts, 0);
 interface OrderRecord {
@@ -84,10 +95,34 @@ interface OrderRecord {
   body: string;
   status: number | null;
 }
-const takeOrders = async (): Promise<OrderRecord[]> => (await alpaca.call({ type: "orders" }, "orders")).list;
+const takeOrders = async (gc = false): Promise<OrderRecord[]> => (await alpaca.call({ type: "orders", gc }, "orders")).list;
 
 const polygon = peer(new URL("./fixtures/polygon-quote-worker.ts", import.meta.url), "compare.bench");
-const POLYGON_URL = (await polygon.next()).url as string; // ws://127.0.0.1:<port>/stocks
+const polygonReady = await polygon.next();
+const POLYGON_URL = polygonReady.url as string; // ws://127.0.0.1:<port>/stocks
+const FAKE_TIDS = new Set([alpacaTid, polygonReady.tid as number]);
+/**
+ * CPUs (with 2 or more; COMPARE_SHARED=1 turns it off): the two fakes' threads on CPU 0, every
+ * other thread of the process — the client under test and the runtime's own (JIT compilers, GC
+ * helpers, the allocator's scavenger) — on CPU 1, as if the exchange were another host. Done
+ * again before each counted part (threads come and go with each client). Shared, every thread
+ * may run anywhere: then a client's own background threads (its JIT and GC work, more of it
+ * for more code) run on the fakes' CPU and delay the fake's answer, which the black box counts
+ * against the client (BENCHMARKS.md has both).
+ */
+function isolateFakes(): number {
+  let moved = 0;
+  for (const t of readdirSync("/proc/self/task")) {
+    const tid = Number(t);
+    try {
+      schedSetaffinity(tid, FAKE_TIDS.has(tid) ? [0] : [1]);
+      moved++;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return moved;
+}
 const POLYGON_BASE = POLYGON_URL.replace(/\/stocks$/, "");
 const PARAMS = subscriptionParams(["Q"], SYMBOLS, false).split(",").length;
 const SUBSCRIBE = JSON.stringify({ action: "subscribe", params: subscriptionParams(["Q"], SYMBOLS, false) });
@@ -100,8 +135,8 @@ const tmp = mkdtempSync(join(tmpdir(), "tradingd-compare-bench-"));
 const STRATEGY = join(import.meta.dir, "fixtures", "alpaca-order-strategy.ts");
 const qOfAsk = (ask: number) => Math.round(ask * 100) - 5000;
 
-async function stream(firstSeq: number, count: number, written: SharedArrayBuffer) {
-  const m = await polygon.call({ type: "stream", rate: QUOTE_RATE, count, firstSeq, symbols: SYMBOLS, params: PARAMS, written }, "done");
+async function stream(firstSeq: number, count: number, written: SharedArrayBuffer, gc = false) {
+  const m = await polygon.call({ type: "stream", rate: QUOTE_RATE, count, firstSeq, symbols: SYMBOLS, params: PARAMS, written, gc }, "done");
   return m as { result: { events: number; frames: number; elapsedNs: number }; framesDropped: number };
 }
 
@@ -179,9 +214,13 @@ function sdkClient(): Client {
   };
 }
 
+/** COMPARE_LEGS: the floor's [onmessage, written] per quote q. */
+const floorStamps = new Float64Array(2 * 20_000);
+
 function floorClient(): Client {
   let ws: WebSocket | null = null;
   let sock: Awaited<ReturnType<typeof Bun.connect>> | null = null;
+  let fs: WebSocket | null = null;
   let sent = 0;
   const u = new URL(ALPACA_URL);
   const head =
@@ -202,6 +241,7 @@ function floorClient(): Client {
       ws = new WebSocket(POLYGON_URL);
       const w = ws;
       w.onmessage = (e: MessageEvent) => {
+        const seen = LEGS ? nowNs() : 0;
         const f = e.data as string;
         if (f.includes('"ev":"Q"')) {
           const a = f.indexOf(SYM) + SYM.length;
@@ -216,6 +256,11 @@ function floorClient(): Client {
           const body = `{"symbol":"${sym}","qty":"1","side":"buy","type":"limit","time_in_force":"ioc","limit_price":"${f.slice(b, c)}"}`;
           s.write(head + body.length + "\r\n\r\n" + body);
           sent++;
+          if (LEGS) {
+            const q = qOfAsk(Number(f.slice(b, c)));
+            floorStamps[2 * q] = seen;
+            floorStamps[2 * q + 1] = nowNs();
+          }
         } else if (f.includes('"connected"')) w.send(JSON.stringify({ action: "auth", params: "bench-key" }));
         else if (f.includes('"auth_success"')) {
           subscribed = true;
@@ -223,17 +268,31 @@ function floorClient(): Client {
         }
       };
       if (!(await until(() => subscribed, 10_000))) throw new Error("floor: never authenticated");
+      if (process.env.COMPARE_FLOOR_STREAM) {
+        let listening = false;
+        fs = new WebSocket(started.streamUrl as string);
+        fs.onopen = () => fs!.send(JSON.stringify({ action: "authenticate", data: { key_id: DEFAULT_KEY_ID, secret_key: DEFAULT_SECRET_KEY } }));
+        fs.onmessage = (e: MessageEvent) => {
+          if (String(e.data).includes("authorized")) fs!.send(JSON.stringify({ action: "listen", data: { streams: ["trade_updates"] } }));
+          else if (String(e.data).includes("listening")) listening = true;
+        };
+        if (!(await until(() => listening, 10_000))) throw new Error("floor: stream never listening");
+      }
     },
     sent: () => sent,
     failed: () => 0,
     async stop() {
       ws?.close();
       ws = null;
+      fs?.close();
+      fs = null;
       sock?.end();
       sock = null;
     },
   };
 }
+
+const stampsPath = (runIndex: number, layout: string, wait: string) => join(tmp, `stamps-${runIndex}-${layout}-${wait}.f64`);
 
 function tradingdClient(layout: "split" | "single", strategyWait: string, executionWait: string): Client {
   let p: Pipeline | null = null;
@@ -247,7 +306,7 @@ symbols: [${SYMBOLS.join(", ")}]
 feed:
   kind: polygon
   polygon: { url: "${POLYGON_URL}", api_key: bench-key, channels: [Q] }
-strategy: { name: module, module: ${STRATEGY}, params: { every: 1, qty: 1 } }
+strategy: { name: module, module: ${STRATEGY}, params: { every: 1, qty: 1${LEGS ? `, stamps: "${stampsPath(runIndex, layout, strategyWait)}"` : ""} } }
 broker:
   kind: alpaca
   alpaca:
@@ -283,8 +342,12 @@ tuning: { enabled: false }
 
 // ---- one run of one variant ---------------------------------------------------------------------
 
-type Variant = "sdk" | "floor" | "tradingd single" | "tradingd split spin/block" | "tradingd split hybrid/hybrid";
-const VARIANTS: Variant[] = ["sdk", "floor", "tradingd single", "tradingd split spin/block", "tradingd split hybrid/hybrid"];
+type Variant = "sdk" | "floor" | "tradingd single" | "tradingd single spin" | "tradingd split spin/block" | "tradingd split hybrid/hybrid";
+const ALL_VARIANTS: Variant[] = ["sdk", "floor", "tradingd single", "tradingd single spin", "tradingd split spin/block", "tradingd split hybrid/hybrid"];
+/** `COMPARE_VARIANTS=floor,tradingd single spin` runs only those (the floor is always run: the ratios need it). */
+const VARIANTS: Variant[] = process.env.COMPARE_VARIANTS
+  ? ALL_VARIANTS.filter((v) => v === "floor" || process.env.COMPARE_VARIANTS!.split(",").includes(v))
+  : ALL_VARIANTS;
 const makeClient = (v: Variant): Client => {
   switch (v) {
     case "sdk":
@@ -294,6 +357,8 @@ const makeClient = (v: Variant): Client => {
     case "tradingd single":
       // The event-driven single thread waits on its event loop (polygon and alpaca need it).
       return tradingdClient("single", "hybrid", "hybrid");
+    case "tradingd single spin":
+      return tradingdClient("single", "spin", "hybrid");
     case "tradingd split spin/block":
       return tradingdClient("split", "spin", "block");
     case "tradingd split hybrid/hybrid":
@@ -312,6 +377,8 @@ interface Run {
   failed: number;
   rate: number;
   e2e: Pct;
+  /** Per counted quote: [q, written ns, fake's arrival ns] (for COMPARE_LEGS). */
+  samples: number[][];
 }
 
 async function run(variant: Variant, runIndex: number): Promise<Run> {
@@ -324,14 +391,19 @@ async function run(variant: Variant, runIndex: number): Promise<Run> {
     await stream(1, WARM_QUOTES, written.buffer as SharedArrayBuffer);
     await until(() => postCount() - base >= client.sent(), 2_000);
     await sleep(20);
-    await takeOrders();
-    const done = await stream(WARM_QUOTES + 1, COUNT_QUOTES, written.buffer as SharedArrayBuffer);
+    // Every variant's counted part starts from collected heaps (this thread's, where sdk and
+    // floor run, and the fakes'): the garbage of the variant before is not collected in it.
+    await takeOrders(true);
+    Bun.gc(true);
+    if (ISOLATE) isolateFakes();
+    const done = await stream(WARM_QUOTES + 1, COUNT_QUOTES, written.buffer as SharedArrayBuffer, true);
     await until(() => postCount() - base >= client.sent() && client.sent() >= WARM_QUOTES + COUNT_QUOTES, 3_000);
     await sleep(20);
     const list = await takeOrders();
     const first = WARM_QUOTES + 1;
     const last = WARM_QUOTES + COUNT_QUOTES;
     const e2e: number[] = [];
+    const samples: number[][] = [];
     let unmatched = 0;
     let symbolMismatch = 0;
     let acausal = 0;
@@ -349,6 +421,7 @@ async function run(variant: Variant, runIndex: number): Promise<Run> {
       const w = written[3 * q]!;
       if (o.atNs < w) acausal++;
       e2e.push(o.atNs - w);
+      if (LEGS) samples.push([q, w, o.atNs]);
     }
     return {
       variant,
@@ -361,11 +434,56 @@ async function run(variant: Variant, runIndex: number): Promise<Run> {
       failed: client.failed(),
       rate: +((done.result.frames - 1) / (done.result.elapsedNs / 1e9)).toFixed(1),
       e2e: pct(e2e),
+      samples,
     };
   } finally {
     await client.stop();
     await sleep(50); // let the fake Polygon see the close: it streams to exactly one connection
   }
+}
+
+/**
+ * COMPARE_LEGS: splits each tradingd quote's time at the stamps its strategy kept: A = send →
+ * the frame's receipt on the trading thread (kernel, wake-up, WebSocket), B = receipt → the
+ * strategy's callback (gateway, ring, engine), C = the callback → `submit` returned (risk, the
+ * order ring), D = → the fake's handler (the execution stage: journal line, request written;
+ * the kernel; the fake's thread). Prints each leg's
+ * p50/p99 and, for the slowest 1 % by end to end, which leg was longest.
+ */
+function legs(x: Run, runIndex: number) {
+  const v = x.variant;
+  const layout = v.includes("split") ? "split" : "single";
+  const wait = v.endsWith("spin") ? "spin" : v.includes("spin/") ? "spin" : "hybrid";
+  const st = new Float64Array(readFileSync(stampsPath(runIndex, layout, wait)).buffer.slice(0));
+  const rows = x.samples.map(([q, w, at]) => {
+    const recv = st[3 * q!]!;
+    const seen = st[3 * q! + 1]!;
+    const sub = st[3 * q! + 2]!;
+    return { e2e: at! - w!, A: recv - w!, B: seen - recv, C: sub - seen, D: at! - sub };
+  });
+  const f = (k: "A" | "B" | "C" | "D" | "e2e") => {
+    const p = pct(rows.map((r) => r[k]));
+    return `${k} ${fmtUs(p.p50)}/${fmtUs(p.p99)}`;
+  };
+  rows.sort((a, b) => b.e2e - a.e2e);
+  const tail = rows.slice(0, Math.max(1, Math.ceil(rows.length / 100)));
+  const worst: Record<string, number> = { A: 0, B: 0, C: 0, D: 0 };
+  for (const r of tail) {
+    const k = (["A", "B", "C", "D"] as const).reduce((m, k2) => (r[k2] > r[m] ? k2 : m), "A" as "A" | "B" | "C" | "D");
+    worst[k]!++;
+  }
+  console.error(`legs ${v} run ${runIndex} (p50/p99): ${["e2e", "A", "B", "C", "D"].map((k) => f(k as "A")).join(", ")}; slowest 1 % longest leg: ${JSON.stringify(worst)}`);
+  console.error(`  slowest: ${tail.slice(0, 5).map((r) => `[${[r.A, r.B, r.C, r.D].map((n) => (n / 1e3).toFixed(0)).join(" ")}]`).join(" ")}`);
+}
+
+/** COMPARE_LEGS for the floor: A = send → onmessage, W = → the request written, D = → the fake. */
+function floorLegs(x: Run, runIndex: number) {
+  const rows = x.samples.map(([q, w, at]) => ({ A: floorStamps[2 * q!]! - w!, W: floorStamps[2 * q! + 1]! - floorStamps[2 * q!]!, D: at! - floorStamps[2 * q! + 1]! }));
+  const f = (k: "A" | "W" | "D") => {
+    const p = pct(rows.map((r) => r[k]));
+    return `${k} ${fmtUs(p.p50)}/${fmtUs(p.p99)}`;
+  };
+  console.error(`legs floor run ${runIndex} (p50/p99): ${f("A")}, ${f("W")}, ${f("D")}`);
 }
 
 const runs: Run[] = [];
@@ -374,6 +492,8 @@ for (let r = 0; r < RUNS; r++) {
   for (const v of order) {
     const x = await run(v, r);
     runs.push(x);
+    if (LEGS && v.startsWith("tradingd")) legs(x, r);
+    if (LEGS && v === "floor") floorLegs(x, r);
     if (x.unmatched + x.symbolMismatch + x.acausal + x.non2xx + x.failed > 0 || x.orders < x.quotes)
       console.error(`compare.bench: ${v} run ${r}: orders ${x.orders}/${x.quotes}, unmatched ${x.unmatched}, symbol mismatches ${x.symbolMismatch}, acausal ${x.acausal}, non-2xx ${x.non2xx}, failed ${x.failed}`);
   }
@@ -403,7 +523,8 @@ const target = Object.fromEntries(
 const seconds = +((performance.now() - tStart) / 1e3).toFixed(1);
 
 console.log(`\n## Comparison: official SDKs, the floor, tradingd (${RUNS} run(s) each, interleaved; ${COUNT_QUOTES} counted quotes/run at ${QUOTE_RATE}/s; medians of runs)\n`);
-console.log("Black box: fake Polygon `nowNs()` just before the frame's send → fake Alpaca's `nowNs()` at the order request.\n");
+console.log("Black box: fake Polygon `nowNs()` just before the frame's send → fake Alpaca's `nowNs()` at the order request.");
+console.log(ISOLATE ? "CPUs: the fakes' two threads on CPU 0, every other thread on CPU 1.\n" : "CPUs: shared (every thread may run on any CPU).\n");
 console.log("| variant | orders/run | **p50** | p90 | **p99** | p99.9 | max | p50 / floor | p99 / floor | target (≤1.5x p50, ≤2x p99) |");
 console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const v of VARIANTS) {
@@ -424,6 +545,7 @@ console.log(
     JSON.stringify({
       bench: "compare",
       quick: QUICK,
+      cpus: ISOLATE ? "fakes on CPU 0, the rest on CPU 1" : "shared",
       runs: RUNS,
       quote_rate: QUOTE_RATE,
       count_quotes: COUNT_QUOTES,

@@ -1,7 +1,7 @@
 /**
  * Cost per order of the order journal, `synchronous = FULL` versus `NORMAL` (WAL mode both).
  *
- *   bun bench/journal.bench.ts              # ~30 s; prints a markdown table and one BENCH_JSON line
+ *   bun bench/journal.bench.ts              # ~35 s; prints a markdown table and one BENCH_JSON line
  *   BENCH_QUICK=1 bun bench/journal.bench.ts   # ~3 s smoke run (2 runs of 200 orders; figures rough)
  *   JOURNAL_BENCH_DIR=/var/lib/tradingd bun bench/journal.bench.ts   # measure on another disk
  *
@@ -23,17 +23,26 @@
  * path pays, and "SQLite apply" is the rest, paid later off that path (timed as the `close()`
  * that applies everything still pending, per order; the loop here never yields, so nothing is
  * applied before). orders/s counts both.
+ *
+ * Part 2, the op-log line at trading pace (NORMAL): the line is written while the thread has
+ * been idle (a quote every few ms), when a system call costs far more than back to back. PACED
+ * lines of an intent's size, one every PACE_MS (sleeping in between), alternately appended to the
+ * journal's mapped op log (`OpLog.append`, what the journal does) and `write()`n to an O_APPEND
+ * file (what it did before), timed each; medians of the p50/p99 over RUNS runs, with the ratio.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { OrderJournal } from "../daemon/journal/index.ts";
+import { OpLog } from "../daemon/journal/oplog.ts";
 import { QUICK, fmtUs, median, us } from "./support.ts";
 
 const RUNS = QUICK ? 2 : 5;
 const ORDERS = QUICK ? 200 : 1500;
 const WARMUP = QUICK ? 50 : 200;
 const MODES = ["full", "normal"] as const;
+const PACED = QUICK ? 100 : 400;
+const PACE_MS = 2;
 type Mode = (typeof MODES)[number];
 
 interface RunResult {
@@ -119,14 +128,41 @@ function runOnce(dir: string, mode: Mode, run: number): RunResult {
   }
 }
 
+/** Part 2: one run of PACED lines, alternately mapped copy and write(); per-line ns of each. */
+function pacedOnce(dir: string, r: number): { mapped: Float64Array; write: Float64Array } {
+  const line = JSON.stringify(["run-0000", 1, "intent", { clientOrderId: "td-run0000-1", localOrderId: 1, symbol: "AAPL", side: "buy", type: "limit", timeInForce: "ioc", qty: 1, limitPrice: 150.25, stopPrice: null, createdAtMs: Date.now(), qtyDecimal: "1", limitPriceDecimal: "150.25", stopPriceDecimal: null }]);
+  const log = OpLog.create(join(dir, `paced-${r}-oplog`));
+  const plain = join(dir, `paced-${r}-plain`);
+  const fd = openSync(plain, "a");
+  const mapped = new Float64Array(PACED / 2);
+  const write = new Float64Array(PACED / 2);
+  try {
+    for (let i = 0; i < PACED; i++) {
+      Bun.sleepSync(PACE_MS);
+      const t = Bun.nanoseconds();
+      if (i % 2 === 0) log.append(line);
+      else writeSync(fd, line + "\n");
+      (i % 2 === 0 ? mapped : write)[i >> 1] = Bun.nanoseconds() - t;
+    }
+  } finally {
+    closeSync(fd);
+    log.close();
+    rmSync(plain, { force: true });
+    rmSync(log.path, { force: true });
+  }
+  return { mapped: mapped.sort(), write: write.sort() };
+}
+
 function main(): void {
   const base = resolve(process.env.JOURNAL_BENCH_DIR ?? tmpdir());
   const dir = mkdtempSync(join(base, "tradingd-journal-bench-"));
   const fs = fileSystemOf(dir);
   const results: Record<Mode, RunResult[]> = { full: [], normal: [] };
+  const paced: { mapped: Float64Array; write: Float64Array }[] = [];
   const t0 = performance.now();
   try {
     for (let r = 0; r < RUNS; r++) for (const mode of MODES) results[mode].push(runOnce(dir, mode, r));
+    for (let r = 0; r < RUNS; r++) paced.push(pacedOnce(dir, r));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -144,6 +180,14 @@ function main(): void {
   }
   const extra = med("full", "orderP50") - med("normal", "orderP50");
   console.log(`\nFULL costs ${fmtUs(extra)} more per order at p50 (${(med("full", "orderP50") / med("normal", "orderP50")).toFixed(1)}x NORMAL).`);
+
+  const pm = (k: "mapped" | "write", p: number) => median(paced.map((x) => percentile(x[k], p)));
+  console.log(`\nThe op-log line at trading pace (one every ${PACE_MS} ms, ${PACED / 2} of each per run, interleaved; median of ${RUNS} runs):\n`);
+  console.log("| how | p50 | p99 |");
+  console.log("|---|---|---|");
+  console.log(`| mapped copy (\`OpLog.append\`, the journal's) | ${fmtUs(pm("mapped", 50))} | ${fmtUs(pm("mapped", 99))} |`);
+  console.log(`| \`write()\` to an O_APPEND file (before) | ${fmtUs(pm("write", 50))} | ${fmtUs(pm("write", 99))} |`);
+  console.log(`\nmapped / write(): p50 ${(pm("mapped", 50) / pm("write", 50)).toFixed(2)}x, p99 ${(pm("mapped", 99) / pm("write", 99)).toFixed(2)}x.`);
 
   const json = {
     bench: "journal",
@@ -166,6 +210,7 @@ function main(): void {
     normalApplyPerOrderUs: us(med("normal", "applyPerOrder")),
     ratioFullToNormalP50: +(med("full", "orderP50") / med("normal", "orderP50")).toFixed(2),
     allRuns: Object.fromEntries(MODES.map((m) => [m, results[m].map((x) => ({ p50Us: us(x.orderP50), p99Us: us(x.orderP99), intentP50Us: us(x.intentP50) }))])),
+    pacedLine: { paceMs: PACE_MS, perRun: PACED / 2, mappedP50Us: us(pm("mapped", 50)), mappedP99Us: us(pm("mapped", 99)), writeP50Us: us(pm("write", 50)), writeP99Us: us(pm("write", 99)) },
     totalSeconds: +((performance.now() - t0) / 1e3).toFixed(1),
   };
   console.log(`\nBENCH_JSON ${JSON.stringify(json)}`);
