@@ -226,15 +226,17 @@ const schedParamPtr = ptr(schedParam);
 
 /**
  * Sets thread `tid`'s (0 = the calling thread) policy and priority: 1-99 for fifo/rr, 0 for the
- * others. Per thread on Linux, so a worker makes only itself real-time.
+ * others. Per thread on Linux, so a worker makes only itself real-time. With `resetOnFork`
+ * (SCHED_RESET_ON_FORK), threads it starts later begin under SCHED_OTHER instead of inheriting
+ * the policy.
  *
  * @example schedSetscheduler(gettid(), "fifo", 1);
  */
-export function schedSetscheduler(tid: number, policy: SchedPolicy, priority: number): void {
+export function schedSetscheduler(tid: number, policy: SchedPolicy, priority: number, resetOnFork = false): void {
   const number = POLICY_NUMBERS[policy];
   if (number === undefined) throw new RangeError(`unknown scheduling policy: ${policy}`);
   schedParam[0] = priority;
-  if (libc().sched_setscheduler(tid, number, schedParamPtr) !== 0) throw fail("sched_setscheduler", errno());
+  if (libc().sched_setscheduler(tid, resetOnFork ? number | SCHED_RESET_ON_FORK : number, schedParamPtr) !== 0) throw fail("sched_setscheduler", errno());
 }
 
 /** Thread `tid`'s policy (`"other"`, `"fifo"`, …; `"policy N"` for one not named here) and priority. */

@@ -21,6 +21,8 @@ import { GC_LOG_ENV, messagesTo, runWithGcLog, type GcSummary } from "../bench/g
 import type { Config } from "../config/schema.ts";
 import { applyProcessPart, planTuning, type ProcessTuning, type TuningPlan } from "../tuning/tuner.ts";
 import { resolveLayout } from "../tuning/layout.ts";
+import { runtimeThreadsPart } from "../tuning/runtime-threads.ts";
+import type { TuneAction } from "../tuning/action.ts";
 import { getrlimit, munlockall, schedGetaffinity, schedGetscheduler, schedSetaffinity, schedSetscheduler } from "../../ffi/libc.ts";
 
 /** Budget exceeded (`--max-p99-us`). */
@@ -214,6 +216,9 @@ function tids(): number[] {
   }
 }
 
+/** The runtime-threads action of the tuned run, for the report. */
+const runtimeMoves: TuneAction[] = [];
+
 /** Undoes the process and thread parts: memory unlocked, every thread on all CPUs under SCHED_OTHER. */
 function untune(allCpus: readonly number[]): void {
   try {
@@ -252,6 +257,9 @@ async function measureRun(
     failed.catch(() => undefined);
     const wait = (ms: number) => Promise.race([Bun.sleep(ms), failed]);
     await Promise.race([p.start(), failed]);
+    // As `run` does once its workers are placed: the runtime's threads (and the fakes') off the
+    // hot CPUs; `untune` puts every thread back on all CPUs afterwards.
+    if (tuning !== null) runtimeMoves.push(runtimeThreadsPart(tuning.threads, p.threads.map((t) => t.tid)).action);
     progress(`bench${label}: warming up ${(WARMUP_MS / 1e3).toFixed(1)} s (${o.feed} feed, ${o.broker} broker, ${o.rate} events/s asked)`);
     await wait(WARMUP_MS);
     const rssWarm = process.memoryUsage().rss;
@@ -369,7 +377,7 @@ export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchRepor
       tuningInfo = {
         runs: "untuned_then_tuned",
         reason: may.why,
-        actions: processTuning.actions.map((a) => `${a.id} ${a.status}${a.reason ? ` (${a.reason})` : ""}`),
+        actions: [...processTuning.actions, ...runtimeMoves].map((a) => `${a.id} ${a.status}${a.reason ? ` (${a.reason})` : ""}`),
         ratio: { tick_to_order_p50: ratioOf(t2oT.p50_us, t2oU.p50_us), tick_to_order_p99: ratioOf(t2oT.p99_us, t2oU.p99_us) },
       };
     }

@@ -20,6 +20,7 @@ import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from "./exit-codes.ts";
 import { applyHostPart, applyProcessPart, hostPartApplied, planTuning, revertHostPart, type ProcessTuning, type TuningPlan } from "../tuning/tuner.ts";
 import { formatReport } from "../tuning/report.ts";
 import type { TuneAction } from "../tuning/action.ts";
+import { restoreRuntimeThreads, runtimeThreadsPart, type MovedThread } from "../tuning/runtime-threads.ts";
 import { VERSION } from "../version.ts";
 import { startSystemdIntegration } from "../systemd/watchdog.ts";
 import type { SystemdIntegration } from "../systemd/watchdog.ts";
@@ -102,6 +103,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     if (pipeline.isReady()) systemd = startSystemdIntegration(pipeline, log);
     if (tuning) {
       pipeline.tuning.push(...pipeline.threadTuning);
+      // The workers are placed: the runtime's own threads leave their CPUs (runtime-threads.ts).
+      const rt = runtimeThreadsPart(tuning.plan.threads, pipeline.threads.map((t) => t.tid));
+      tuning.runtimeThreads = rt.moved;
+      pipeline.tuning.push(rt.action);
       process.stderr.write(formatReport(pipeline.tuning));
       const failed = pipeline.tuning.filter((a) => a.status === "failed").length;
       log.info("host tuning done", { actions: pipeline.tuning.length, failed });
@@ -129,7 +134,10 @@ interface AppliedTuning {
   process: ProcessTuning;
   /** This process wrote the host knobs, so it puts them back on exit. */
   revertHost: boolean;
+  /** The runtime's threads moved to the housekeeping CPUs, put back on exit. */
+  runtimeThreads: MovedThread[];
 }
+
 
 /**
  * The host part (when root; otherwise it is the unit's `ExecStartPre=+ tradingd tune
@@ -154,10 +162,11 @@ function applyTuning(plan: TuningPlan, config: Config): AppliedTuning {
   }
   const proc = applyProcessPart(plan, config);
   actions.push(...proc.actions, ...plan.advice);
-  return { plan, actions, process: proc, revertHost };
+  return { plan, actions, process: proc, revertHost, runtimeThreads: [] };
 }
 
 function revertTuning(t: AppliedTuning): void {
+  restoreRuntimeThreads(t.runtimeThreads);
   t.process.release();
   if (!t.revertHost) return;
   const actions = revertHostPart(t.plan.roots);

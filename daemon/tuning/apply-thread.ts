@@ -42,7 +42,9 @@ export function applyThreadTuning(name: ThreadName, a: ThreadAssignment, numaNod
       const beforeText = before.policy === "other" ? "SCHED_OTHER" : `SCHED_${before.policy.toUpperCase()} ${before.priority}`;
       if (before.policy === a.policy && (a.policy === "other" || before.priority === a.priority)) actions.push({ ...base, before: beforeText, status: "unchanged" });
       else {
-        schedSetscheduler(tid, a.policy, a.priority);
+        // Real-time, but not for threads the runtime starts from this one later (they begin
+        // under SCHED_OTHER: a real-time helper would compete with this thread for its CPU).
+        schedSetscheduler(tid, a.policy, a.priority, a.policy !== "other");
         actions.push({ ...base, before: beforeText, status: "applied" });
       }
     } catch (err) {

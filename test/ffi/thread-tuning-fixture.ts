@@ -11,11 +11,26 @@ declare const self: Worker;
 export type ThreadRequest =
   | { op: "tid" }
   | { op: "pin"; cpus: number[] }
-  | { op: "scheduler"; policy: "other" | "fifo"; priority: number }
+  | { op: "scheduler"; policy: "other" | "fifo"; priority: number; resetOnFork?: boolean }
+  | { op: "childPolicy" }
   | { op: "nice"; value: number }
   | { op: "numaRunOnNode"; node: number };
 
 const tid = gettid();
+
+/** Starts a thread from this one (a nested worker) and reads its policy from here. */
+async function childPolicy(): Promise<unknown> {
+  const child = new Worker(new URL("./thread-tuning-fixture.ts", import.meta.url));
+  try {
+    const childTid = await new Promise<number>((resolve) => {
+      child.addEventListener("message", (ev: MessageEvent) => resolve((ev.data.ok as { tid: number }).tid), { once: true });
+      child.postMessage({ op: "tid" } satisfies ThreadRequest);
+    });
+    return { tid, childTid, child: schedGetscheduler(childTid), self: schedGetscheduler(tid) };
+  } finally {
+    child.terminate();
+  }
+}
 
 function handle(req: ThreadRequest): unknown {
   switch (req.op) {
@@ -25,7 +40,7 @@ function handle(req: ThreadRequest): unknown {
       schedSetaffinity(tid, req.cpus);
       return { tid, affinity: schedGetaffinity(tid), affinityOfZero: schedGetaffinity(0) };
     case "scheduler":
-      schedSetscheduler(tid, req.policy, req.priority);
+      schedSetscheduler(tid, req.policy, req.priority, req.resetOnFork ?? false);
       return { tid, scheduler: schedGetscheduler(tid) };
     case "nice":
       setpriority("thread", tid, req.value);
@@ -45,9 +60,9 @@ function handle(req: ThreadRequest): unknown {
   }
 }
 
-self.onmessage = (ev: MessageEvent<ThreadRequest>) => {
+self.onmessage = async (ev: MessageEvent<ThreadRequest>) => {
   try {
-    self.postMessage({ ok: handle(ev.data) });
+    self.postMessage({ ok: ev.data.op === "childPolicy" ? await childPolicy() : handle(ev.data) });
   } catch (e) {
     const errno = e instanceof SyscallError ? e.errno : undefined;
     self.postMessage({ error: { message: e instanceof Error ? e.message : String(e), errno } });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, ROOT, startDaemon } from "../support/daemon-fixture.ts";
 import { waitUntil } from "../support/wait.ts";
@@ -70,6 +70,12 @@ describe.skipIf(!isRoot)("a tuned run (root: real pinning, SCHED_FIFO and mlocka
       execution: taskStatus(pid, tid("execution"), "Cpus_allowed_list"),
     }).toEqual(want.cpus);
     expect([taskPolicy(pid, tid("strategy")), taskPolicy(pid, tid("feed")), taskPolicy(pid, tid("main"))]).toEqual([...want.policies]);
+    // The runtime's own threads (JIT, GC helpers, thread pool, allocator) are on the
+    // housekeeping CPU, off the hot one.
+    const ours = new Set(status.threads.map((t) => t.tid));
+    const runtime = readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => !ours.has(t));
+    expect(runtime.length).toBeGreaterThan(0);
+    expect(new Set(runtime.map((t) => taskStatus(pid, t, "Cpus_allowed_list")))).toEqual(new Set(["0"]));
     const vmLck = Number(/VmLck:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
     const vmRss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
     expect(vmLck).toBeGreaterThan(0);
@@ -89,7 +95,8 @@ describe.skipIf(!isRoot)("a tuned run (root: real pinning, SCHED_FIFO and mlocka
       swappiness: byId.get("host.vm_swappiness"),
       dma: byId.get("host.cpu_dma_latency"),
       isolation: byId.get("host.cpu_isolation"),
-    }).toEqual({ pin: "applied", fifo: "applied", mlock: "applied", swappiness: "applied", dma: "applied", isolation: "advice" });
+      runtime: byId.get("process.runtime_threads.affinity"),
+    }).toEqual({ pin: "applied", fifo: "applied", mlock: "applied", swappiness: "applied", dma: "applied", isolation: "advice", runtime: "applied" });
     expect(d.log()).toContain("host tuning: ");
     expect(await (await fetch(`${d.url}/metrics`)).text()).toContain('tradingd_tuning_action{action="thread.strategy.sched",status="applied"} 1');
 
