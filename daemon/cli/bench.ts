@@ -216,9 +216,6 @@ function tids(): number[] {
   }
 }
 
-/** The runtime-threads action of the tuned run, for the report. */
-const runtimeMoves: TuneAction[] = [];
-
 /** Undoes the process and thread parts: memory unlocked, every thread on all CPUs under SCHED_OTHER. */
 function untune(allCpus: readonly number[]): void {
   try {
@@ -244,6 +241,8 @@ async function measureRun(
   tuning: TuningPlan | null,
   label: string,
   progress: (line: string) => void,
+  /** Where the tuned run reports its runtime-threads action. */
+  moves: TuneAction[] = [],
 ): Promise<RunFigures> {
   let p: Pipeline | null = null;
   try {
@@ -259,7 +258,7 @@ async function measureRun(
     await Promise.race([p.start(), failed]);
     // As `run` does once its workers are placed: the runtime's threads (and the fakes') off the
     // hot CPUs; `untune` puts every thread back on all CPUs afterwards.
-    if (tuning !== null) runtimeMoves.push(runtimeThreadsPart(tuning.threads, p.threads.map((t) => t.tid)).action);
+    if (tuning !== null) moves.push(runtimeThreadsPart(tuning.threads, p.threads.map((t) => t.tid)).action);
     progress(`bench${label}: warming up ${(WARMUP_MS / 1e3).toFixed(1)} s (${o.feed} feed, ${o.broker} broker, ${o.rate} events/s asked)`);
     await wait(WARMUP_MS);
     const rssWarm = process.memoryUsage().rss;
@@ -337,6 +336,8 @@ async function measureRun(
 const ratioOf = (tuned: number | null, untuned: number | null) => (tuned === null || untuned === null || untuned === 0 ? null : +(tuned / untuned).toFixed(3));
 
 export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchReport> {
+  /** The runtime-threads action of the tuned run, for the report. */
+  const runtimeMoves: TuneAction[] = [];
   const dir = mkdtempSync(join(tmpdir(), "tradingd-bench-"));
   let fakes: FakesOnWorker | null = null;
   const progress = (line: string) => (io.tty ? io.err(`\r${line}\x1b[K`) : io.err(line + "\n"));
@@ -370,7 +371,7 @@ export async function runBench(o: BenchOptions, io: BenchIo): Promise<BenchRepor
       untune(allCpus);
       tunedApplied = true;
       processTuning = applyProcessPart(plan, tunedCfg);
-      tuned = await measureRun(tunedCfg, o, dir, fakes, plan, " (tuned)", progress);
+      tuned = await measureRun(tunedCfg, o, dir, fakes, plan, " (tuned)", progress, runtimeMoves);
       if (io.tty) io.err("\n");
       const t2oT = tuned.stages.tick_to_order;
       const t2oU = untuned.stages.tick_to_order;

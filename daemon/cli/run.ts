@@ -104,9 +104,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     if (tuning) {
       pipeline.tuning.push(...pipeline.threadTuning);
       // The workers are placed: the runtime's own threads leave their CPUs (runtime-threads.ts).
-      const rt = runtimeThreadsPart(tuning.plan.threads, pipeline.threads.map((t) => t.tid));
-      tuning.runtimeThreads = rt.moved;
-      pipeline.tuning.push(rt.action);
+      // Only once every worker is up and known by its tid (else one of ours could be moved).
+      if (pipeline.isReady() && pipeline.threads.every((t) => t.tid > 0)) {
+        const rt = runtimeThreadsPart(tuning.plan.threads, pipeline.threads.map((t) => t.tid));
+        tuning.runtimeThreads = rt.moved;
+        pipeline.tuning.push(rt.action);
+      }
       process.stderr.write(formatReport(pipeline.tuning));
       const failed = pipeline.tuning.filter((a) => a.status === "failed").length;
       log.info("host tuning done", { actions: pipeline.tuning.length, failed });

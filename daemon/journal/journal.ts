@@ -244,7 +244,7 @@ export class OrderJournal implements Disposable {
       // The file is full: SQLite is far behind (or a failed op keeps the log). Apply everything
       // now, on this call (rare: the log starts again at 1 MiB of the 4 MiB file), then start again.
       this.#flush();
-      this.#startOpLogAgain(opLog);
+      this.#startOpLogAgain(opLog, "the log was full");
       if (!opLog.append(line)) throw new JournalError("invalid", this.path, `an op-log line of ${line.length} characters does not fit the op log (${opLog.capacity} bytes)`);
     }
     this.#opSeq++;
@@ -286,18 +286,27 @@ export class OrderJournal implements Disposable {
   /**
    * Empties the op log once every line in it is applied and marked. After a failed op the log
    * is evidence: its text is kept in `<op log>.kept-<run>-<n>` first (and the failure is
-   * forgotten: the copy holds it).
+   * forgotten: the copy holds it). A copy that cannot be written is logged, and the log is
+   * emptied anyway: the failed op was reported when it failed, and a log that stays full
+   * would refuse every journal write after it.
    */
-  #startOpLogAgain(opLog: OpLog): void {
-    if (this.#applyFailed) {
-      const copy = `${opLog.path}.kept-${this.runId}-${++this.#keptCopies}`;
-      writeFileSync(copy, opLog.text(), { mode: 0o600 });
-      log.warn(`journal ${this.path}: the op log, which holds an operation that failed to apply, was full: kept as ${copy}`);
-      this.#applyFailed = false;
-    }
+  #startOpLogAgain(opLog: OpLog, why: string): void {
+    if (this.#applyFailed) this.#keepOpLog(opLog, why);
     opLog.reset();
   }
   #keptCopies = 0;
+
+  /** Copies the op log aside as evidence of an op that failed to apply. */
+  #keepOpLog(opLog: OpLog, why: string): void {
+    const copy = `${opLog.path}.kept-${this.runId}-${++this.#keptCopies}`;
+    try {
+      writeFileSync(copy, opLog.text(), { mode: 0o600 });
+      log.warn(`journal ${this.path}: the op log holds an operation that failed to apply (${why}): kept as ${copy}`);
+    } catch (e) {
+      log.error(`journal ${this.path}: the op log holds an operation that failed to apply (${why}), and could not be kept as ${copy}: ${(e as Error).message}`);
+    }
+    this.#applyFailed = false;
+  }
 
   /** Everything queued, now (before a read, at close). */
   #flush(): void {
@@ -569,9 +578,9 @@ export class OrderJournal implements Disposable {
     if (this.#opLog !== null) {
       // Before the journal counts as closed: applying goes through the write methods.
       this.#flush();
-      // Emptied only when every line reached SQLite; after a failed op it stays for inspection
-      // (the next open replays only what is not marked applied).
-      if (!this.#applyFailed) this.#opLog.reset();
+      // Every line reached SQLite (or failed, and is marked): emptied; after a failed op it is
+      // copied aside first (the next open starts a new log over the file).
+      this.#startOpLogAgain(this.#opLog, "at close");
       this.#opLog.close();
       this.#opLog = null;
     }

@@ -18,30 +18,64 @@
  * Old files (a plain appended log) read the same way.
  *
  * Space: the file is written with zeros when opened (a `write()`, so a full disk is an error
- * then, not a SIGBUS on a store later), and its pages are in memory from then on.
+ * then, not a SIGBUS on a store later), and its pages are in memory from then on. That holds
+ * only where a file's blocks are overwritten in place: on copy-on-write or compressing file
+ * systems (btrfs, ZFS, bcachefs...) or network ones, a store into a full disk is a SIGBUS that
+ * kills the process. So the log is mapped only on the file systems known to write in place
+ * (ext2/3/4, XFS, tmpfs); elsewhere each line is a `pwrite()` at its place (the same format, a
+ * system call per line, a short write an error).
+ *
+ * Never truncate the file while the daemon runs (a store past the new end is a SIGBUS).
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, statfsSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 
 /** Default size of the log file; the journal starts it again long before (see OrderJournal). */
 export const OPLOG_CAPACITY = 4 << 20;
 const ZEROS = 64 << 10;
+/** statfs f_type of the file systems that overwrite a file's blocks in place. */
+const IN_PLACE_FS = new Map<number, string>([
+  [0xef53, "ext2/3/4"],
+  [0x58465342, "xfs"],
+  [0x01021994, "tmpfs"],
+]);
+
+/** Whether the log at `path` may be mapped (see the module doc), and the file system seen. */
+export function mappable(path: string): { ok: boolean; fs: string } {
+  try {
+    const type = statfsSync(dirname(path)).type;
+    const name = IN_PLACE_FS.get(type);
+    return name !== undefined ? { ok: true, fs: name } : { ok: false, fs: `0x${type.toString(16)}` };
+  } catch (e) {
+    return { ok: false, fs: `unknown (${(e as Error).message})` };
+  }
+}
 
 export class OpLog {
   readonly path: string;
   readonly capacity: number;
+  /** `mapped`: lines are copies into a shared mapping; `pwrite`: one system call per line. */
+  readonly mode: "mapped" | "pwrite";
   #map: Uint8Array;
   #buf: Buffer;
+  /** The file, open for `pwrite` mode (null when mapped). */
+  #fd: number | null;
   #end = 0;
 
-  private constructor(path: string, map: Uint8Array) {
+  private constructor(path: string, capacity: number, map: Uint8Array | null, fd: number | null) {
     this.path = path;
-    this.#map = map;
-    this.#buf = Buffer.from(map.buffer, map.byteOffset, map.byteLength);
-    this.capacity = map.byteLength;
+    this.capacity = capacity;
+    this.mode = map !== null ? "mapped" : "pwrite";
+    this.#map = map ?? new Uint8Array(0);
+    this.#buf = Buffer.from(this.#map.buffer, this.#map.byteOffset, this.#map.byteLength);
+    this.#fd = fd;
   }
 
-  /** A new, empty log at `path` (what was there is overwritten: read it first). */
-  static create(path: string, capacity = OPLOG_CAPACITY): OpLog {
+  /**
+   * A new, empty log at `path` (what was there is overwritten: read it first). Mapped where the
+   * file system allows it (`mappable`), or with `mode: "pwrite"`.
+   */
+  static create(path: string, capacity = OPLOG_CAPACITY, mode: "auto" | "pwrite" = "auto"): OpLog {
     const fd = openSync(path, "w", 0o600);
     try {
       const zeros = Buffer.alloc(Math.min(ZEROS, capacity));
@@ -50,10 +84,15 @@ export class OpLog {
         if (n <= 0) throw new Error(`op log ${path}: wrote ${n} bytes at ${at} (disk full?)`);
         at += n;
       }
-    } finally {
+    } catch (e) {
       closeSync(fd);
+      throw e;
     }
-    return new OpLog(path, Bun.mmap(path, { shared: true }));
+    if (mode === "auto" && mappable(path).ok) {
+      closeSync(fd);
+      return new OpLog(path, capacity, Bun.mmap(path, { shared: true }), null);
+    }
+    return new OpLog(path, capacity, null, fd);
   }
 
   /** The whole lines of the log at `path` ("" when there is none), in order. */
@@ -62,6 +101,7 @@ export class OpLog {
     const bytes = readFileSync(path);
     let end = bytes.indexOf(0);
     if (end < 0) end = bytes.length;
+    if (end === 0) return []; // (lastIndexOf from -1 would search from the end)
     const lastNewline = bytes.lastIndexOf(0x0a, end - 1);
     if (lastNewline < 0) return [];
     return bytes.toString("utf8", 0, lastNewline).split("\n");
@@ -91,6 +131,18 @@ export class OpLog {
     const room = this.capacity - this.#end - 1;
     // A UTF-16 unit is at most 3 UTF-8 bytes; only a line that might not fit is measured.
     if (line.length * 3 > room && Buffer.byteLength(line) > room) return false;
+    if (this.#fd !== null) {
+      const text = line + "\n";
+      const bytes = Buffer.byteLength(text);
+      const n = writeSync(this.#fd, text, this.#end, "utf8");
+      if (n !== bytes) {
+        // A torn line: zero what went out (the next line starts here), and fail the call.
+        if (n > 0) writeSync(this.#fd, Buffer.alloc(n), 0, n, this.#end);
+        throw new Error(`op log ${this.path}: short write (${n} of ${bytes} bytes; disk full?)`);
+      }
+      this.#end += n;
+      return true;
+    }
     const n = this.#buf.write(line, this.#end, "utf8");
     this.#map[this.#end + n] = 0x0a; // after the line's bytes: a "\n" means the line is whole
     this.#end += n + 1;
@@ -99,17 +151,23 @@ export class OpLog {
 
   /** Starts again at 0 (only once every line is applied and marked). */
   reset(): void {
-    this.#map.fill(0, 0, this.#end);
+    if (this.#fd !== null) {
+      const zeros = Buffer.alloc(Math.min(ZEROS, this.#end));
+      for (let at = 0; at < this.#end; at += zeros.length) writeSync(this.#fd, zeros, 0, Math.min(zeros.length, this.#end - at), at);
+    } else this.#map.fill(0, 0, this.#end);
     this.#end = 0;
   }
 
   /** The text written since the last reset (for keeping a copy as evidence). */
   text(): string {
+    if (this.#fd !== null) return readFileSync(this.path).toString("utf8", 0, this.#end);
     return this.#buf.toString("utf8", 0, this.#end);
   }
 
   /** Drops the mapping (the runtime unmaps it when collected; nothing writes to it after this). */
   close(): void {
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
     this.#map = new Uint8Array(0);
     this.#buf = Buffer.alloc(0);
     this.#end = 0;

@@ -40,8 +40,12 @@ export function applyThreadTuning(name: ThreadName, a: ThreadAssignment, numaNod
     try {
       const before = schedGetscheduler(tid);
       const beforeText = before.policy === "other" ? "SCHED_OTHER" : `SCHED_${before.policy.toUpperCase()} ${before.priority}`;
-      if (before.policy === a.policy && (a.policy === "other" || before.priority === a.priority)) actions.push({ ...base, before: beforeText, status: "unchanged" });
-      else {
+      if (before.policy === a.policy && (a.policy === "other" || before.priority === a.priority)) {
+        // Already so (inherited, or set by the unit's CPUSchedulingPolicy): set again for the
+        // reset-on-fork flag, which the read above does not show.
+        if (a.policy !== "other") schedSetscheduler(tid, a.policy, a.priority, true);
+        actions.push({ ...base, before: beforeText, status: "unchanged" });
+      } else {
         // Real-time, but not for threads the runtime starts from this one later (they begin
         // under SCHED_OTHER: a real-time helper would compete with this thread for its CPU).
         schedSetscheduler(tid, a.policy, a.priority, a.policy !== "other");

@@ -84,15 +84,29 @@ export function moveRuntimeThreads(ours: ReadonlySet<number>, cpus: readonly num
   return { action: { ...base, before: cpuList(moved[0]!.before), status: "applied", reason: seen }, moved };
 }
 
-/** Puts the moved threads back on the CPUs they had (those that still run). */
-export function restoreRuntimeThreads(moved: readonly MovedThread[]): void {
+/**
+ * Puts the moved threads back on the CPUs they had: those that still run as the same thread
+ * (same id in this process and same name: an id can be reused once its thread ends). Returns
+ * how many were put back.
+ */
+export function restoreRuntimeThreads(moved: readonly MovedThread[], taskDir = "/proc/self/task"): number {
+  let restored = 0;
   for (const t of moved) {
+    let name: string;
+    try {
+      name = readFileSync(`${taskDir}/${t.tid}/comm`, "utf8").trim();
+    } catch {
+      continue; // ended
+    }
+    if (name !== t.name) continue; // another thread now
     try {
       schedSetaffinity(t.tid, t.before);
+      restored++;
     } catch {
-      // ended, or the set is no longer allowed: nothing to put back
+      // ended meanwhile, or the set is no longer allowed: nothing to put back
     }
   }
+  return restored;
 }
 
 /**

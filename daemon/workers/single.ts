@@ -122,13 +122,22 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
     ctx.onPublished = () => {
       stages();
       lastWorkNs = nowNs();
+      // A driver asleep (waitAsync) wakes: `hybrid` polls again after this work, and a due time
+      // this work created (an ack, a timer) is waited for, not the one computed before the sleep.
+      doorbell.ring();
     };
-    runPolygonFeed(ctx, () => {}).then(stopFeed, (e: unknown) => (workerFailure = e ?? new Error("the polygon feed failed")));
+    runPolygonFeed(ctx, () => {}).then(stopFeed, (e: unknown) => {
+      workerFailure = e ?? new Error("the polygon feed failed");
+      doorbell.ring();
+    });
   }
   ready();
   // Alpaca connects and reconciles while the loop runs (its turn takes no order before that),
   // so stop requests and the feed are served meanwhile; a failure fails the thread.
-  alpaca?.connect().catch((e: unknown) => (workerFailure = e ?? new Error("the broker connection failed")));
+  alpaca?.connect().catch((e: unknown) => {
+    workerFailure = e ?? new Error("the broker connection failed");
+    doorbell.ring(); // seen now, not at the end of the current sleep
+  });
   source?.begin();
 
   const turn = (): boolean => {
@@ -167,7 +176,7 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   }
 }
 
-interface EventLoopDriver {
+export interface EventLoopDriver {
   /** One turn of every stage; whether it did anything. */
   turn(): boolean;
   finished(): boolean;
@@ -189,7 +198,7 @@ interface EventLoopDriver {
  * Written with callbacks, not `await` in a loop, so a poll allocates one Immediate and no
  * promise (an `await` per poll allocated a promise and its reactions ~200,000 times a second).
  */
-function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
+export function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let busySince = nowNs();
     let sleepSeq = 0;
@@ -223,8 +232,13 @@ function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
           }
           sleepSeq = d.doorbell.prepareSleep();
           if (d.hasWork()) {
+            // Work the turn did not take (it waits for the event loop: a request that comes
+            // only after the broker's reconciliation, an ack due in microseconds): let the loop
+            // run, then turn again. `continue` here never gave the loop a turn (a hang).
             d.doorbell.cancelSleep();
-            continue;
+            busySince = now;
+            setImmediate(step);
+            return;
           }
           d.doorbell.sleepAsync(sleepSeq, d.waitMs(now)).then(woke, reject);
           return;

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { APPLICATION_ID, CLIENT_ORDER_ID_MAX, JournalError, LATEST_SCHEMA_VERSION, OrderJournal } from "../../daemon/journal/index.ts";
 import type { JournalErrorCode, OrderIntent } from "../../daemon/journal/index.ts";
 import { OpLog } from "../../daemon/journal/oplog.ts";
@@ -617,7 +617,7 @@ describe("journal_sync normal: the op log", () => {
     expect(j.get(o.clientOrderId)?.filledQty).toBe(2);
   });
 
-  test("normal: an op that fails when applied goes to onError; the rest of its batch is kept, and close() keeps the log as evidence", () => {
+  test("normal: an op that fails when applied goes to onError; the rest of its batch is kept, and close() keeps the log aside as evidence", () => {
     const errors: string[] = [];
     const p = newPath("bad-op");
     const j = OrderJournal.open(p, { synchronous: "normal", onError: (e) => errors.push(e.message) });
@@ -628,11 +628,15 @@ describe("journal_sync normal: the op log", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("td-nosuch-1-1");
     j.close();
-    expect(opLogLines(p).join("\n")).toContain("td-nosuch-1-1");
-    // Both lines are marked applied (one failed): the next open replays nothing, then starts a new log.
+    const kept = readdirSync(dir).filter((f) => f.startsWith(`${basename(OrderJournal.opLogPath(p))}.kept-`));
+    expect(kept).toHaveLength(1);
+    expect(readFileSync(join(dir, kept[0]!), "utf8")).toContain("td-nosuch-1-1");
+    // Both lines are marked applied (one failed): the next open replays nothing, and starts a new
+    // log over the file; the copy stays.
     using again = OrderJournal.open(p, { synchronous: "normal" });
     expect(again.recovered.ops).toBe(0);
     expect(opLogLines(p)).toEqual([]);
+    expect(existsSync(join(dir, kept[0]!))).toBe(true);
   });
 
   test("normal: once the log holds 1 MiB and every line of it is applied, it starts again (a long run does not grow it for ever)", async () => {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OrderJournal } from "../../daemon/journal/index.ts";
-import { OPLOG_CAPACITY, OpLog } from "../../daemon/journal/oplog.ts";
+import { OPLOG_CAPACITY, OpLog, mappable } from "../../daemon/journal/oplog.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tradingd-oplog-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,6 +34,33 @@ describe("the op log file (a shared mapping)", () => {
     bytes.write("\nold\n", log.bytes + 10); // after a zero: not part of the log
     writeFileSync(p, bytes);
     expect(OpLog.readLines(p)).toEqual(["one", "two"]);
+  });
+
+  test("a log that starts with a zero byte (a crash part-way through emptying it) has no lines, whatever follows", () => {
+    const p = newPath("reset-torn");
+    const bytes = Buffer.alloc(64);
+    bytes.write("\u0000\u0000old-1\nold-2\n");
+    writeFileSync(p, bytes);
+    expect(OpLog.readLines(p)).toEqual([]);
+  });
+
+  test("mapped only on a file system that overwrites in place (here: ext4 or tmpfs); pwrite mode writes the same file the same way", () => {
+    const p = newPath("mode");
+    expect(mappable(p)).toMatchObject({ ok: true });
+    const mapped = OpLog.create(p, 4096);
+    expect(mapped.mode).toBe("mapped");
+    mapped.close();
+    const q = newPath("pwrite");
+    const log = OpLog.create(q, 64, "pwrite");
+    expect(log.mode).toBe("pwrite");
+    expect([log.append("one"), log.append("é"), log.append("x".repeat(60))]).toEqual([true, true, false]);
+    expect(OpLog.readLines(q)).toEqual(["one", "é"]);
+    expect(log.text()).toBe("one\né\n");
+    log.reset();
+    expect(readFileSync(q).every((b) => b === 0)).toBe(true);
+    expect(log.append("two")).toBe(true);
+    expect(OpLog.readLines(q)).toEqual(["two"]);
+    log.close();
   });
 
   test("a log written the old way (plain lines to the end of the file) reads the same", () => {

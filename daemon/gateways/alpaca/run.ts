@@ -117,7 +117,8 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
     );
     const operator = (this.#operator = new OperatorRequests(control));
     // Orders wait on the ring until reconciliation is done (risk refuses new ones before it).
-    this.hasWork = () => (this.#reconciled && orders.available() > 0) || stopRequested() || operator.pending();
+    // Orders and operator requests are served once reconciled (turn() takes nothing before).
+    this.hasWork = () => (this.#reconciled && (orders.available() > 0 || operator.pending())) || stopRequested();
   }
 
   /**
