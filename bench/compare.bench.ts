@@ -230,7 +230,6 @@ const floorStamps = new Float64Array(2 * 20_000);
 function floorClient(): Client {
   let ws: WebSocket | null = null;
   let sock: Awaited<ReturnType<typeof Bun.connect>> | null = null;
-  let fs: WebSocket | null = null;
   let sent = 0;
   const u = new URL(ALPACA_URL);
   const head =
@@ -278,24 +277,12 @@ function floorClient(): Client {
         }
       };
       if (!(await until(() => subscribed, 10_000))) throw new Error("floor: never authenticated");
-      if (process.env.COMPARE_FLOOR_STREAM) {
-        let listening = false;
-        fs = new WebSocket(started.streamUrl as string);
-        fs.onopen = () => fs!.send(JSON.stringify({ action: "authenticate", data: { key_id: DEFAULT_KEY_ID, secret_key: DEFAULT_SECRET_KEY } }));
-        fs.onmessage = (e: MessageEvent) => {
-          if (String(e.data).includes("authorized")) fs!.send(JSON.stringify({ action: "listen", data: { streams: ["trade_updates"] } }));
-          else if (String(e.data).includes("listening")) listening = true;
-        };
-        if (!(await until(() => listening, 10_000))) throw new Error("floor: stream never listening");
-      }
     },
     sent: () => sent,
     failed: () => 0,
     async stop() {
       ws?.close();
       ws = null;
-      fs?.close();
-      fs = null;
       sock?.end();
       sock = null;
     },

@@ -121,23 +121,8 @@ export class FakeExchange {
 }
 
 export type FakesWorkerRequest = { type: "start"; options: FakeExchangeOptions } | { type: "stop" };
-export type FakesWorkerReply =
-  | {
-      type: "started";
-      tid: number;
-      polygonUrl: string;
-      polygonKey: string;
-      alpacaUrl: string;
-      alpacaStreamUrl: string;
-      alpacaKeyId: string;
-      alpacaSecretKey: string;
-    }
-  | { type: "error"; message: string }
-  | { type: "stopped" };
-
-/** Where the fakes started by `startFakesWorker` listen, and how to stop them. */
-export interface FakesOnWorker {
-  /** The fakes thread's tid (for its CPU time). */
+/** Where the fakes listen; `tid` is the fakes thread's (for its CPU time). */
+interface FakesWhere {
   tid: number;
   polygonUrl: string;
   polygonKey: string;
@@ -145,6 +130,11 @@ export interface FakesOnWorker {
   alpacaStreamUrl: string;
   alpacaKeyId: string;
   alpacaSecretKey: string;
+}
+export type FakesWorkerReply = ({ type: "started" } & FakesWhere) | { type: "error"; message: string } | { type: "stopped" };
+
+/** Where the fakes started by `startFakesWorker` listen, and how to stop them. */
+export interface FakesOnWorker extends FakesWhere {
   /** Closes the servers and ends the thread. */
   close(): Promise<void>;
 }

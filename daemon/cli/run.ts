@@ -104,8 +104,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     if (tuning) {
       pipeline.tuning.push(...pipeline.threadTuning);
       // The workers are placed: the runtime's own threads leave their CPUs (runtime-threads.ts).
-      // Only once every worker is up and known by its tid (else one of ours could be moved).
-      if (pipeline.isReady() && pipeline.threads.every((t) => t.tid > 0)) {
+      if (pipeline.isReady()) {
         const rt = runtimeThreadsPart(tuning.plan.threads, pipeline.threads.map((t) => t.tid));
         tuning.runtimeThreads = rt.moved;
         pipeline.tuning.push(rt.action);
@@ -140,7 +139,6 @@ interface AppliedTuning {
   /** The runtime's threads moved to the housekeeping CPUs, put back on exit. */
   runtimeThreads: MovedThread[];
 }
-
 
 /**
  * The host part (when root; otherwise it is the unit's `ExecStartPre=+ tradingd tune

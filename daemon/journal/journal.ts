@@ -31,9 +31,10 @@
  * them (intent, ack, stream events, end): on the trading thread that was the largest part of
  * tick-to-order, and work a next tick had to wait behind. So under NORMAL every write call
  * appends one line to `<journal>-oplog` (a copy into a shared mapping of the file, no system
- * call: the same durability as a NORMAL commit; see oplog.ts) and returns; the line is applied
- * to SQLite later on the same thread, a few operations per transaction, each batch in its own
- * `setImmediate` so the event loop (the next frame) runs in between. Reads (`get`, `inDoubt`, ...) and `close` apply what is pending
+ * call, or a `pwrite` where mapping is unsafe: the same durability as a NORMAL commit; see
+ * oplog.ts) and returns; the line is applied to SQLite later on the same thread, a few
+ * operations per transaction, each batch in its own `setImmediate` so the event loop (the next
+ * frame) runs in between. Reads (`get`, `inDoubt`, ...) and `close` apply what is pending
  * first. SQLite records the last applied (run, sequence) in the same transaction, so `open`
  * replays exactly the lines a crash left unapplied (a line cut short by the crash is ignored:
  * its call never returned, so for an intent the order was never sent), then empties the log.
@@ -143,6 +144,8 @@ export class OrderJournal implements Disposable {
   #opSeq = 0;
   /** An op failed to apply since the log was last emptied: keep the log (it is evidence). */
   #applyFailed = false;
+  /** Evidence copies of the op log made by this run (`#keepOpLog`). */
+  #keptCopies = 0;
   readonly #pending: Op[] = [];
   #applyScheduled = false;
   /** True while an op is applied: the public methods then write to SQLite. */
@@ -294,7 +297,6 @@ export class OrderJournal implements Disposable {
     if (this.#applyFailed) this.#keepOpLog(opLog, why);
     opLog.reset();
   }
-  #keptCopies = 0;
 
   /** Copies the op log aside as evidence of an op that failed to apply. */
   #keepOpLog(opLog: OpLog, why: string): void {

@@ -40,6 +40,16 @@ const IN_PLACE_FS = new Map<number, string>([
   [0x01021994, "tmpfs"],
 ]);
 
+/** Writes zeros over bytes [from, to) of `fd`; a write that makes no progress throws. */
+function writeZeros(fd: number, from: number, to: number, path: string): void {
+  const zeros = Buffer.alloc(Math.min(ZEROS, Math.max(0, to - from)));
+  for (let at = from; at < to; ) {
+    const n = writeSync(fd, zeros, 0, Math.min(zeros.length, to - at), at);
+    if (n <= 0) throw new Error(`op log ${path}: wrote ${n} bytes at ${at} (disk full?)`);
+    at += n;
+  }
+}
+
 /** Whether the log at `path` may be mapped (see the module doc), and the file system seen. */
 export function mappable(path: string): { ok: boolean; fs: string } {
   try {
@@ -78,12 +88,7 @@ export class OpLog {
   static create(path: string, capacity = OPLOG_CAPACITY, mode: "auto" | "pwrite" = "auto"): OpLog {
     const fd = openSync(path, "w", 0o600);
     try {
-      const zeros = Buffer.alloc(Math.min(ZEROS, capacity));
-      for (let at = 0; at < capacity; ) {
-        const n = writeSync(fd, zeros, 0, Math.min(zeros.length, capacity - at), at);
-        if (n <= 0) throw new Error(`op log ${path}: wrote ${n} bytes at ${at} (disk full?)`);
-        at += n;
-      }
+      writeZeros(fd, 0, capacity, path);
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -137,7 +142,7 @@ export class OpLog {
       const n = writeSync(this.#fd, text, this.#end, "utf8");
       if (n !== bytes) {
         // A torn line: zero what went out (the next line starts here), and fail the call.
-        if (n > 0) writeSync(this.#fd, Buffer.alloc(n), 0, n, this.#end);
+        if (n > 0) writeZeros(this.#fd, this.#end, this.#end + n, this.path);
         throw new Error(`op log ${this.path}: short write (${n} of ${bytes} bytes; disk full?)`);
       }
       this.#end += n;
@@ -151,10 +156,8 @@ export class OpLog {
 
   /** Starts again at 0 (only once every line is applied and marked). */
   reset(): void {
-    if (this.#fd !== null) {
-      const zeros = Buffer.alloc(Math.min(ZEROS, this.#end));
-      for (let at = 0; at < this.#end; at += zeros.length) writeSync(this.#fd, zeros, 0, Math.min(zeros.length, this.#end - at), at);
-    } else this.#map.fill(0, 0, this.#end);
+    if (this.#fd !== null) writeZeros(this.#fd, 0, this.#end, this.path);
+    else this.#map.fill(0, 0, this.#end);
     this.#end = 0;
   }
 

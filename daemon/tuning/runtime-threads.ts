@@ -112,14 +112,15 @@ export function restoreRuntimeThreads(moved: readonly MovedThread[], taskDir = "
 /**
  * The part as `run` (and the tuned `tradingd bench` run) applies it: the runtime's threads (every
  * thread whose id is not in `ours`: main and the workers) to the housekeeping CPUs, when the plan
- * gave a hot worker a CPU of its own; skipped otherwise.
+ * gave a hot worker a CPU of its own; skipped otherwise, and while one of ours has no known id
+ * yet (0: not started), which would be taken for the runtime's and moved.
  */
 export function runtimeThreadsPart(plan: ThreadPlan, ours: readonly number[]): RuntimeThreadsTuning {
-  if (plan.hotCpus.length === 0 || plan.housekeepingCpus.length === 0) {
-    return {
-      action: { id: "process.runtime_threads.affinity", scope: "process", target: "the runtime's own threads", desired: "housekeeping CPUs", status: "skipped", reason: "no worker has a CPU of its own: nothing to keep them off" },
-      moved: [],
-    };
-  }
-  return moveRuntimeThreads(new Set(ours.filter((tid) => tid > 0)), plan.housekeepingCpus);
+  const skipped = (reason: string): RuntimeThreadsTuning => ({
+    action: { id: "process.runtime_threads.affinity", scope: "process", target: "the runtime's own threads", desired: "housekeeping CPUs", status: "skipped", reason },
+    moved: [],
+  });
+  if (plan.hotCpus.length === 0 || plan.housekeepingCpus.length === 0) return skipped("no worker has a CPU of its own: nothing to keep them off");
+  if (ours.some((tid) => !(tid > 0))) return skipped("a worker's thread id is not known yet (not started)");
+  return moveRuntimeThreads(new Set(ours), plan.housekeepingCpus);
 }

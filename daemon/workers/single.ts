@@ -115,13 +115,10 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   const waitMs = (now: number) => Math.min(MAX_WAIT_MS, Math.max(0, (dueNs() - now - EARLY_NS) / 1e6));
 
   let workerFailure: unknown = null;
-  /** When a frame's callback last did work: `hybrid` polls the event loop spin_us after it. */
-  let lastWorkNs = nowNs();
   if (source === null) {
     // polygon: frames arrive on this thread's event loop; each runs the stages on its own turn.
     ctx.onPublished = () => {
       stages();
-      lastWorkNs = nowNs();
       // A driver asleep (waitAsync) wakes: `hybrid` polls again after this work, and a due time
       // this work created (an ack, a timer) is waited for, not the one computed before the sleep.
       doorbell.ring();
@@ -167,7 +164,9 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
         hasWork,
         doorbell,
         waitMs,
-        lastWorkNs: () => lastWorkNs,
+        // The strategy's last drain (a frame's, on its callback, included): `hybrid` polls the
+        // event loop spin_us after it.
+        lastWorkNs: () => strategy.engine.runtime.tickConsumedNs,
         pollNs: w.wait === "spin" ? Infinity : w.wait === "hybrid" ? w.spin_us * 1000 : 0,
       });
     }
@@ -201,7 +200,6 @@ export interface EventLoopDriver {
 export function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let busySince = nowNs();
-    let sleepSeq = 0;
     let lastWork = nowNs();
     const step = (): void => {
       try {
@@ -230,7 +228,7 @@ export function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
             setImmediate(step);
             return;
           }
-          sleepSeq = d.doorbell.prepareSleep();
+          const sleepSeq = d.doorbell.prepareSleep();
           if (d.hasWork()) {
             // Work the turn did not take (it waits for the event loop: a request that comes
             // only after the broker's reconciliation, an ack due in microseconds): let the loop
