@@ -289,9 +289,9 @@ function floorClient(): Client {
   };
 }
 
-const stampsPath = (runIndex: number, layout: string, wait: string) => join(tmp, `stamps-${runIndex}-${layout}-${wait}.f64`);
+const stampsPath = (runIndex: number, layout: string, wait: string, warm: boolean) => join(tmp, `stamps-${runIndex}-${layout}-${wait}${warm ? "" : "-cold"}.f64`);
 
-function tradingdClient(layout: "split" | "single", strategyWait: string, executionWait: string): Client {
+function tradingdClient(layout: "split" | "single", strategyWait: string, executionWait: string, keepWarm = true): Client {
   let p: Pipeline | null = null;
   return {
     async start(runIndex: number) {
@@ -303,7 +303,7 @@ symbols: [${SYMBOLS.join(", ")}]
 feed:
   kind: polygon
   polygon: { url: "${POLYGON_URL}", api_key: bench-key, channels: [Q] }
-strategy: { name: module, module: ${STRATEGY}, params: { every: 1, qty: 1${LEGS ? `, stamps: "${stampsPath(runIndex, layout, strategyWait)}"` : ""} } }
+strategy: { name: module, module: ${STRATEGY}, params: { every: 1, qty: 1${LEGS ? `, stamps: "${stampsPath(runIndex, layout, strategyWait, keepWarm)}"` : ""} } }
 broker:
   kind: alpaca
   alpaca:
@@ -317,7 +317,8 @@ threads:
   layout: ${layout}
   strategy: { wait: ${strategyWait} }
   execution: { wait: ${executionWait} }
-journal_path: ${join(tmp, `journal-${runIndex}-${layout}-${strategyWait}-${executionWait}.sqlite`)}
+  keep_warm_us: ${keepWarm ? 1000 : 0}
+journal_path: ${join(tmp, `journal-${runIndex}-${layout}-${strategyWait}-${executionWait}${keepWarm ? "" : "-cold"}.sqlite`)}
 journal_sync: normal
 tuning: { enabled: false }
 `,
@@ -339,8 +340,8 @@ tuning: { enabled: false }
 
 // ---- one run of one variant ---------------------------------------------------------------------
 
-type Variant = "sdk" | "floor" | "tradingd single" | "tradingd single spin" | "tradingd split spin/block" | "tradingd split hybrid/hybrid";
-const ALL_VARIANTS: Variant[] = ["sdk", "floor", "tradingd single", "tradingd single spin", "tradingd split spin/block", "tradingd split hybrid/hybrid"];
+type Variant = "sdk" | "floor" | "tradingd single" | "tradingd single cold" | "tradingd single spin" | "tradingd split spin/block" | "tradingd split hybrid/hybrid";
+const ALL_VARIANTS: Variant[] = ["sdk", "floor", "tradingd single", "tradingd single cold", "tradingd single spin", "tradingd split spin/block", "tradingd split hybrid/hybrid"];
 /** `COMPARE_VARIANTS=floor,tradingd single spin` runs only those (the floor is always run: the ratios need it). */
 const VARIANTS: Variant[] = process.env.COMPARE_VARIANTS
   ? ALL_VARIANTS.filter((v) => v === "floor" || process.env.COMPARE_VARIANTS!.split(",").includes(v))
@@ -354,6 +355,9 @@ const makeClient = (v: Variant): Client => {
     case "tradingd single":
       // The event-driven single thread waits on its event loop (polygon and alpaca need it).
       return tradingdClient("single", "hybrid", "hybrid");
+    case "tradingd single cold":
+      // The same with keep-warm off (threads.keep_warm_us: 0): what keeping warm buys.
+      return tradingdClient("single", "hybrid", "hybrid", false);
     case "tradingd single spin":
       return tradingdClient("single", "spin", "hybrid");
     case "tradingd split spin/block":
@@ -451,7 +455,7 @@ function legs(x: Run, runIndex: number) {
   const v = x.variant;
   const layout = v.includes("split") ? "split" : "single";
   const wait = v.endsWith("spin") ? "spin" : v.includes("spin/") ? "spin" : "hybrid";
-  const st = new Float64Array(readFileSync(stampsPath(runIndex, layout, wait)).buffer.slice(0));
+  const st = new Float64Array(readFileSync(stampsPath(runIndex, layout, wait, !v.endsWith("cold"))).buffer.slice(0));
   const rows = x.samples.map(([q, w, at]) => {
     const recv = st[3 * q!]!;
     const seen = st[3 * q! + 1]!;

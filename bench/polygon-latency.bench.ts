@@ -216,6 +216,7 @@ tuning: { enabled: false }
     metrics,
     stopRequested: () => Atomics.load(control.words, W_STOP_FEED) !== 0,
     onPublished: null,
+    warm: null,
   };
   const writtenSab = new SharedArrayBuffer((count + 1) * 16);
   const written = new Float64Array(writtenSab);

@@ -29,6 +29,32 @@ export interface FeedContext {
    * thread (layout `single`) runs the strategy and execution stages there, on the frame's turn.
    */
   onPublished: (() => void) | null;
+  /**
+   * Set by an event-driven feed (polygon): runs its frame code once on canned input and scratch
+   * state (keep-warm; layout single's driver calls it while idle). Null: nothing to warm.
+   */
+  warm: (() => void) | null;
+}
+
+/**
+ * A context over scratch memory (its own ring, quote book, control and metric blocks), for
+ * running the feed's code on canned input without touching the live one (keep-warm).
+ */
+export function scratchFeedContext(config: Config, symbols: readonly string[], slots = 64): FeedContext {
+  const control = new ControlBlock();
+  return {
+    config,
+    configDir: "",
+    symbols,
+    ring: SpscRing.create(slots),
+    doorbell: Doorbell.create(),
+    book: QuoteBook.create(symbols.length),
+    control,
+    metrics: MetricsBlock.create(FeedMetrics),
+    stopRequested: () => false,
+    onPublished: null,
+    warm: null,
+  };
 }
 
 export function feedContext(init: WorkerInit): FeedContext {
@@ -50,5 +76,6 @@ export function feedContext(init: WorkerInit): FeedContext {
     metrics,
     stopRequested: () => Atomics.load(control.words, W_STOP_FEED) !== 0,
     onPublished: null,
+    warm: null,
   };
 }

@@ -34,6 +34,8 @@ export interface ExecutionStage {
   finished(): boolean;
   /** Publishes what is pending and lets go of connections and files. */
   close(): void;
+  /** Keep-warm (layout single): runs the order path's own code on scratch input, sending nothing. */
+  warm?(): void;
 }
 
 /** The execution stage's metric block with its indexes; stamps this thread's id and CPU. */

@@ -242,7 +242,7 @@ export class OrderJournal implements Disposable {
   #defer(op: Op): boolean {
     const opLog = this.#opLog;
     if (opLog === null || this.#applying) return false;
-    const line = JSON.stringify([this.runId, this.#opSeq + 1, ...op]);
+    const line = this.#opLine(op);
     if (!opLog.append(line)) {
       // The file is full: SQLite is far behind (or a failed op keeps the log). Apply everything
       // now, on this call (rare: the log starts again at 1 MiB of the 4 MiB file), then start again.
@@ -257,6 +257,19 @@ export class OrderJournal implements Disposable {
       setImmediate(this.#applySome);
     }
     return true;
+  }
+
+  #opLine(op: Op): string {
+    return JSON.stringify([this.runId, this.#opSeq + 1, ...op]);
+  }
+
+  /**
+   * Keep-warm (layout single): runs `recordIntent`'s checks and, under `journal_sync: normal`,
+   * formats its op-log line, and keeps nothing (no line, no row, no sequence number).
+   */
+  warmIntent(o: OrderIntent): void {
+    checkIntent(this.path, o);
+    if (this.#opLog !== null) this.#opLine(["intent", o]);
   }
 
   readonly #applySome = (): void => {

@@ -25,7 +25,7 @@ import { StrategyMetrics } from "../metrics/layouts.ts";
 import { StrategyEngine } from "./engine.ts";
 import { RiskLimitsBlock } from "../risk/limits-block.ts";
 import { RISK_REASON_NAMES } from "../risk/checks.ts";
-import { warmUp } from "./warmup.ts";
+import { WarmRig } from "./warmup.ts";
 import { loadStrategy } from "./load.ts";
 import { nowNs } from "../shm/clock.ts";
 import { logger } from "../log.ts";
@@ -52,18 +52,34 @@ export class StrategyStage {
   #lastBeat = 0;
   #waitsSeen = 0;
   #feedDoneSeen = false;
+  #rig: WarmRig | null = null;
 
-  /** Loads the strategy (twice: warm-up gets its own instance), warms up, and builds the stage. */
-  static async create(init: WorkerInit): Promise<StrategyStage> {
+  /**
+   * Loads the strategy (twice: warm-up gets its own instance), warms up, and builds the stage.
+   * `keepWarm` (layout single's event-driven thread with `threads.keep_warm_us` > 0) keeps the
+   * warm-up's rig for `warm()`.
+   */
+  static async create(init: WorkerInit, keepWarm = false): Promise<StrategyStage> {
     const cfg = init.config;
     const configDir = init.configDir || dirname(".");
     const load = () => loadStrategy(cfg.strategy.name, cfg.strategy.module, cfg.strategy.params, configDir);
-    if (cfg.strategy.warmup_events > 0) {
-      const w = warmUp(cfg, init.symbols, await load(), cfg.strategy.warmup_events);
-      log.info(`warm-up ran ${w.events} events and ${w.orders} orders through the strategy in ${w.ms.toFixed(0)} ms`);
-      if (w.error) log.warn(`the strategy threw during warm-up: ${w.error}`);
+    let rig: WarmRig | null = null;
+    if (cfg.strategy.warmup_events > 0 || keepWarm) {
+      const started = performance.now();
+      rig = new WarmRig(cfg, init.symbols, await load());
+      const w = rig.run(cfg.strategy.warmup_events);
+      if (cfg.strategy.warmup_events > 0) log.info(`warm-up ran ${w.events} events and ${w.orders} orders through the strategy in ${(performance.now() - started).toFixed(0)} ms`);
+      if (rig.error) log.warn(`the strategy threw during warm-up: ${rig.error}${keepWarm ? " (keep-warm runs no strategy code)" : ""}`);
     }
-    return new StrategyStage(init, await load());
+    const stage = new StrategyStage(init, await load());
+    if (keepWarm) stage.#rig = rig;
+    return stage;
+  }
+
+  /** Keep-warm: one synthetic event through the warm-up rig (scratch state only; see WarmRig). */
+  warm(): void {
+    const rig = this.#rig;
+    if (rig !== null && rig.running) rig.run(1);
   }
 
   private constructor(init: WorkerInit, strategy: Awaited<ReturnType<typeof loadStrategy>>) {

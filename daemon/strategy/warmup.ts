@@ -32,66 +32,100 @@ export interface WarmupResult {
   ms: number;
 }
 
+/**
+ * The scratch pipeline: its own rings, quote book, control and metric blocks, a synthetic
+ * market and a stand-in broker, around a strategy instance of its own. `run(n)` pushes n events
+ * through it. The startup warm-up runs thousands; keep-warm (`threads.keep_warm_us`, layout
+ * single) runs one whenever the trading thread has been idle that long, so the engine's,
+ * the strategy's and the risk checks' code stays in the CPU's caches between real quotes.
+ * Allocates nothing per event beyond what the strategy itself allocates. Its strategy's `onStop`
+ * is never called: the scratch instance is dropped, and a strategy's stop may act on the world.
+ */
+export class WarmRig {
+  /** Set when the strategy threw (the rig then runs nothing more). */
+  error: string | null = null;
+  readonly #engine: StrategyEngine;
+  readonly #md = SpscRing.create(SLOTS);
+  readonly #orders = SpscRing.create(SLOTS);
+  readonly #exec = SpscRing.create(SLOTS);
+  readonly #book: QuoteBook;
+  readonly #market: SyntheticMarket;
+
+  constructor(config: Config, symbols: readonly string[], strategy: Strategy) {
+    this.#book = QuoteBook.create(symbols.length);
+    // No order-rate, open-order, duplicate or loss limit in the warm-up: the point is to run the
+    // sending path (every check still runs).
+    const scratchConfig: Config = {
+      ...config,
+      risk: { ...config.risk, max_orders_per_sec: 10_000, max_orders_per_min: 100_000, max_open_orders: 1_000_000, duplicate_window_ms: 0, daily_loss_limit: 0 },
+    };
+    this.#engine = new StrategyEngine({
+      config: scratchConfig,
+      symbols,
+      md: this.#md,
+      exec: this.#exec,
+      orders: this.#orders,
+      control: scratchControl(),
+      book: this.#book,
+      metrics: MetricsBlock.create(StrategyMetrics),
+      strategy,
+      stopRequested: () => false,
+      onStrategyError: (err) => {
+        this.error = err instanceof Error ? err.message : String(err);
+      },
+      log: () => {},
+    });
+    const syn = config.feed.synthetic;
+    this.#market = new SyntheticMarket({
+      seed: (syn.seed ^ 0x5eed) >>> 0,
+      symbols: symbols.length,
+      tradeRatio: syn.trade_ratio,
+      startPrice: syn.start_price,
+      volatilityBps: syn.volatility_bps,
+      spreadBps: syn.spread_bps,
+    });
+    this.#engine.start();
+  }
+
+  /** Whether the strategy still runs (it stops for good when it throws). */
+  get running(): boolean {
+    return this.#engine.strategyRunning;
+  }
+
+  /** Pushes `events` synthetic events through, in batches; returns the events run and orders sent. */
+  run(events: number): { events: number; orders: number } {
+    const md = this.#md;
+    const book = this.#book;
+    const market = this.#market;
+    const engine = this.#engine;
+    let produced = 0;
+    let sent = 0;
+    while (produced < events && engine.strategyRunning) {
+      const now = nowNs();
+      const n = Math.min(BATCH, events - produced);
+      for (let k = 0; k < n; k++) {
+        const slot = md.tryClaim();
+        const kind = market.next(md.i32, md.f64, slot * 16, slot * 8, now);
+        md.f64[slot * 8 + F_TPUB] = now;
+        if (kind === RecordKind.QUOTE) book.writeQuote(market.lastSymbol, market.p0, market.p1, market.p2, market.p3, now);
+        else book.writeTrade(market.lastSymbol, market.p0, now);
+      }
+      md.publish();
+      produced += n;
+      engine.drainMarketData();
+      sent += fillEverything(this.#orders, this.#exec, book);
+      engine.drainExecEvents();
+    }
+    return { events: produced, orders: sent };
+  }
+}
+
+/** The startup warm-up: `events` synthetic events through a fresh rig, before ready. */
 export function warmUp(config: Config, symbols: readonly string[], strategy: Strategy, events: number): WarmupResult {
   const started = performance.now();
-  const md = SpscRing.create(SLOTS);
-  const orders = SpscRing.create(SLOTS);
-  const exec = SpscRing.create(SLOTS);
-  const book = QuoteBook.create(symbols.length);
-  const metrics = MetricsBlock.create(StrategyMetrics);
-  let error: string | null = null;
-  // No order-rate, open-order, duplicate or loss limit in the warm-up: the point is to run the
-  // sending path (every check still runs).
-  const scratchConfig: Config = {
-    ...config,
-    risk: { ...config.risk, max_orders_per_sec: 10_000, max_orders_per_min: 100_000, max_open_orders: 1_000_000, duplicate_window_ms: 0, daily_loss_limit: 0 },
-  };
-  const engine = new StrategyEngine({
-    config: scratchConfig,
-    symbols,
-    md,
-    exec,
-    orders,
-    control: scratchControl(),
-    book,
-    metrics,
-    strategy,
-    stopRequested: () => false,
-    onStrategyError: (err) => {
-      error = err instanceof Error ? err.message : String(err);
-    },
-    log: () => {},
-  });
-  const syn = config.feed.synthetic;
-  const market = new SyntheticMarket({
-    seed: (syn.seed ^ 0x5eed) >>> 0,
-    symbols: symbols.length,
-    tradeRatio: syn.trade_ratio,
-    startPrice: syn.start_price,
-    volatilityBps: syn.volatility_bps,
-    spreadBps: syn.spread_bps,
-  });
-  engine.start();
-  let produced = 0;
-  let sent = 0;
-  while (produced < events && engine.strategyRunning) {
-    const now = nowNs();
-    const n = Math.min(BATCH, events - produced);
-    for (let k = 0; k < n; k++) {
-      const slot = md.tryClaim();
-      const kind = market.next(md.i32, md.f64, slot * 16, slot * 8, now);
-      md.f64[slot * 8 + F_TPUB] = now;
-      if (kind === RecordKind.QUOTE) book.writeQuote(market.lastSymbol, market.p0, market.p1, market.p2, market.p3, now);
-      else book.writeTrade(market.lastSymbol, market.p0, now);
-    }
-    md.publish();
-    produced += n;
-    engine.drainMarketData();
-    sent += fillEverything(orders, exec, book);
-    engine.drainExecEvents();
-  }
-  // No onStop: the scratch instance is dropped, and a strategy's stop may act on the world.
-  return { events: produced, orders: sent, error, ms: performance.now() - started };
+  const rig = new WarmRig(config, symbols, strategy);
+  const r = rig.run(events);
+  return { events: r.events, orders: r.orders, error: rig.error, ms: performance.now() - started };
 }
 
 /** A control block as a ready broker leaves it: reconciled, with budget. */

@@ -44,6 +44,9 @@ import { SimExecution } from "../gateways/sim/stage.ts";
 import { AlpacaExecution } from "../gateways/alpaca/run.ts";
 import type { ExecutionStage } from "../gateways/execution.ts";
 import { nowNs } from "../shm/clock.ts";
+import { logger } from "../log.ts";
+
+const log = logger("single");
 
 /** Longest single wait, so heartbeats and stop requests are seen when idle. */
 const MAX_WAIT_MS = 100;
@@ -65,7 +68,10 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   // Both doorbells are this one in this layout (the supervisor passes the same buffer).
   const doorbell = new Doorbell(init.strategyDoorbell);
   const ctx = feedContext(init);
-  const strategy = await StrategyStage.create(init);
+  // Keep-warm (threads.keep_warm_us): only the event-driven driver idles between real events.
+  const eventDriven = cfg.feed.kind === "polygon" || cfg.broker.kind === "alpaca";
+  const keepWarmNs = eventDriven ? cfg.threads.keep_warm_us * 1000 : 0;
+  const strategy = await StrategyStage.create(init, keepWarmNs > 0);
   const alpaca = cfg.broker.kind === "alpaca" ? AlpacaExecution.open(init) : null;
   const execution: ExecutionStage = alpaca ?? new SimExecution(init);
   const source: PacedSource | null = cfg.feed.kind === "synthetic" ? new SyntheticSource(ctx) : cfg.feed.kind === "replay" ? new ReplaySource(ctx) : null;
@@ -147,6 +153,21 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
     return stages() || worked;
   };
 
+  // Keep-warm: each stage runs its own hot code on scratch input (nothing live is touched). A
+  // failure turns it off for the run (logged): keeping warm must never stop trading.
+  let warmFailed = false;
+  const warm = (): void => {
+    if (warmFailed) return;
+    try {
+      ctx.warm?.();
+      if (strategyRunning) strategy.warm();
+      execution.warm?.();
+    } catch (e) {
+      warmFailed = true;
+      log.warn(`keep-warm failed and is off for this run: ${(e as Error)?.message ?? String(e)}`);
+    }
+  };
+
   try {
     if (source !== null && !execution.eventDriven) {
       const waiter = new Waiter(doorbell, cfg.threads.strategy.wait, cfg.threads.strategy.spin_us);
@@ -167,6 +188,8 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
         // The strategy's last drain (a frame's, on its callback, included): `hybrid` polls the
         // event loop spin_us after it.
         lastWorkNs: () => strategy.engine.runtime.tickConsumedNs,
+        warm,
+        warmEveryNs: keepWarmNs,
         pollNs: w.wait === "spin" ? Infinity : w.wait === "hybrid" ? w.spin_us * 1000 : 0,
       });
     }
@@ -186,6 +209,10 @@ export interface EventLoopDriver {
   waitMs(nowNs: number): number;
   /** When a frame's callback last did work (turns are counted by the driver). */
   lastWorkNs(): number;
+  /** Keep-warm: runs the stages' hot code on scratch input; called when idle, every `warmEveryNs`. */
+  warm(): void;
+  /** 0: never. */
+  warmEveryNs: number;
   /** How long after the last work to poll the event loop before sleeping (spin: Infinity). */
   pollNs: number;
 }
@@ -201,6 +228,12 @@ export function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let busySince = nowNs();
     let lastWork = nowNs();
+    let lastWarm = nowNs();
+    const warmDue = (now: number): boolean => d.warmEveryNs > 0 && now - lastWarm >= d.warmEveryNs;
+    const warmNow = (): void => {
+      d.warm();
+      lastWarm = nowNs();
+    };
     const step = (): void => {
       try {
         for (;;) {
@@ -224,10 +257,12 @@ export function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
             // are still seen), then one turn of the event loop for the sockets.
             const until = now + POLL_GAP_NS;
             while (nowNs() < until && !d.hasWork()) Atomics.pause();
+            if (warmDue(now)) warmNow();
             busySince = now;
             setImmediate(step);
             return;
           }
+          if (warmDue(now)) warmNow();
           const sleepSeq = d.doorbell.prepareSleep();
           if (d.hasWork()) {
             // Work the turn did not take (it waits for the event loop: a request that comes
@@ -238,7 +273,9 @@ export function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
             setImmediate(step);
             return;
           }
-          d.doorbell.sleepAsync(sleepSeq, d.waitMs(now)).then(woke, reject);
+          // Keep-warm: wake for the next warm at the latest.
+          const waitMs = d.warmEveryNs > 0 ? Math.min(d.waitMs(now), Math.max(0, (lastWarm + d.warmEveryNs - now) / 1e6)) : d.waitMs(now);
+          d.doorbell.sleepAsync(sleepSeq, waitMs).then(woke, reject);
           return;
         }
       } catch (e) {

@@ -128,6 +128,7 @@ describe("defaults", () => {
       threads: {
         layout: "auto",
         strategy: { wait: "hybrid", spin_us: 50 },
+        keep_warm_us: 1000,
         execution: { wait: "hybrid", spin_us: 50 },
       },
       tuning: {

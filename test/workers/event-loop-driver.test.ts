@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { driveOnEventLoop, type EventLoopDriver } from "../../daemon/workers/single.ts";
 import { Doorbell } from "../../daemon/shm/doorbell.ts";
+import { nowNs } from "../../daemon/shm/clock.ts";
 
 type Wait = "block" | "hybrid" | "spin";
 const pollNsOf = (w: Wait) => (w === "spin" ? Infinity : w === "hybrid" ? 50_000 : 0);
@@ -28,6 +29,8 @@ describe("layout single's event-loop driver (driveOnEventLoop)", () => {
         waitMs: () => 60_000,
         lastWorkNs: () => 0,
         pollNs: pollNsOf(wait),
+        warm: () => {},
+        warmEveryNs: 0,
       });
       expect(done).toBe(true);
     });
@@ -49,6 +52,8 @@ describe("layout single's event-loop driver (driveOnEventLoop)", () => {
         },
         lastWorkNs: () => 0,
         pollNs: wait === "spin" ? Infinity : 0, // hybrid's 50 µs poll would see the work anyway
+        warm: () => {},
+        warmEveryNs: 0,
       };
       const run = driveOnEventLoop(d);
       // A callback on this thread's loop (as a frame's): work, then the ring onPublished does.
@@ -62,6 +67,55 @@ describe("layout single's event-loop driver (driveOnEventLoop)", () => {
     });
   }
 
+  for (const wait of ["block", "hybrid", "spin"] as const) {
+    test(`${wait}: keep-warm runs while idle (also asleep: the sleep ends for it), not while there is work, and not at all when off`, async () => {
+      const doorbell = Doorbell.create();
+      let warms = 0;
+      let turns = 0;
+      // For its first 3 ms (three keep-warm intervals) every turn finds work: no warm meanwhile.
+      const busyUntil = nowNs() + 3_000_000;
+      let warmsWhileBusy = 0;
+      let stop = false;
+      const d: EventLoopDriver = {
+        turn: () => {
+          turns++;
+          return nowNs() < busyUntil;
+        },
+        finished: () => stop,
+        failure: () => null,
+        hasWork: () => false,
+        doorbell,
+        waitMs: () => 60_000, // nothing due: only keep-warm ends a sleep
+        lastWorkNs: () => 0,
+        pollNs: pollNsOf(wait),
+        warm: () => {
+          if (nowNs() < busyUntil) warmsWhileBusy++;
+          if (++warms === 5) {
+            stop = true;
+            doorbell.ring();
+          }
+        },
+        warmEveryNs: 1_000_000,
+      };
+      await driveOnEventLoop(d); // times out if warm is never called while asleep
+      expect(warms).toBe(5);
+      expect(warmsWhileBusy).toBe(0);
+      expect(turns).toBeGreaterThanOrEqual(5);
+
+      // Off: the same idle driver sleeps its 60 s; a ring ends the test, with no warm on the way.
+      let offWarms = 0;
+      let offStop = false;
+      const off: EventLoopDriver = { ...d, finished: () => offStop, warm: () => offWarms++, warmEveryNs: 0, pollNs: wait === "spin" ? Infinity : 0 };
+      const run = driveOnEventLoop(off);
+      setTimeout(() => {
+        offStop = true;
+        doorbell.ring();
+      }, 20);
+      await run;
+      expect(offWarms).toBe(0);
+    });
+  }
+
   test("a stage's failure rejects the driver's promise with it", async () => {
     let failure: unknown = null;
     const doorbell = Doorbell.create();
@@ -69,7 +123,7 @@ describe("layout single's event-loop driver (driveOnEventLoop)", () => {
       failure = new Error("the polygon feed failed: test");
       doorbell.ring();
     }, 5);
-    const d: EventLoopDriver = { turn: () => false, finished: () => false, failure: () => failure, hasWork: () => false, doorbell, waitMs: () => 60_000, lastWorkNs: () => 0, pollNs: 0 };
+    const d: EventLoopDriver = { turn: () => false, finished: () => false, failure: () => failure, hasWork: () => false, doorbell, waitMs: () => 60_000, lastWorkNs: () => 0, pollNs: 0, warm: () => {}, warmEveryNs: 0 };
     await expect(driveOnEventLoop(d)).rejects.toThrow("the polygon feed failed: test");
   });
 });

@@ -15,10 +15,10 @@
  */
 import type { AlpacaOrder, AlpacaRest, OrderRequest } from "./rest.ts";
 import type { TradeUpdate } from "./stream.ts";
-import type { OrderJournal } from "../../journal/index.ts";
+import type { OrderIntent, OrderJournal } from "../../journal/index.ts";
 import type { OrderTable } from "../../shm/order-table.ts";
 import { OrderStatus } from "../../shm/order-table.ts";
-import { RecordKind, Reject, Side, OrderType, TimeInForce, flagsSide, flagsTif, flagsType } from "../../shm/records.ts";
+import { RecordKind, Reject, Side, OrderType, TimeInForce, flagsSide, flagsTif, flagsType, packOrderFlags } from "../../shm/records.ts";
 
 const TYPE_NAMES: Record<number, OrderRequest["type"]> = { [OrderType.MARKET]: "market", [OrderType.LIMIT]: "limit", [OrderType.STOP]: "stop", [OrderType.STOP_LIMIT]: "stop_limit" };
 const TIF_NAMES: Record<number, OrderRequest["time_in_force"]> = { [TimeInForce.DAY]: "day", [TimeInForce.GTC]: "gtc", [TimeInForce.IOC]: "ioc", [TimeInForce.FOK]: "fok" };
@@ -53,6 +53,30 @@ function decimal(x: number): string {
   return Number.isInteger(x) ? String(x) : String(Math.round(x * 1e6) / 1e6);
 }
 
+/** The order's REST body, as `submit` sends it. */
+function orderRequest(symbol: string, flags: number, qty: number, limitPx: number, stopPx: number, clientOrderId: string): OrderRequest {
+  const type = flagsType(flags);
+  const req: OrderRequest = {
+    symbol,
+    qty: decimal(qty),
+    side: flagsSide(flags) === Side.BUY ? "buy" : "sell",
+    type: TYPE_NAMES[type] ?? "limit",
+    time_in_force: TIF_NAMES[flagsTif(flags)] ?? "day",
+    client_order_id: clientOrderId,
+  };
+  if (type === OrderType.LIMIT || type === OrderType.STOP_LIMIT) req.limit_price = decimal(limitPx);
+  if (type === OrderType.STOP || type === OrderType.STOP_LIMIT) req.stop_price = decimal(stopPx);
+  return req;
+}
+
+/** The order's journal intent, as `submit` records it. */
+function intentOf(req: OrderRequest, orderId: number, qty: number, limitPx: number, stopPx: number): OrderIntent {
+  return { clientOrderId: req.client_order_id, localOrderId: orderId, symbol: req.symbol, side: req.side, type: req.type, timeInForce: req.time_in_force, qty, limitPrice: req.limit_price ? limitPx : null, stopPrice: req.stop_price ? stopPx : null, createdAtMs: Date.now(), qtyDecimal: req.qty, limitPriceDecimal: req.limit_price ?? null, stopPriceDecimal: req.stop_price ?? null };
+}
+
+/** Keep-warm's canned order: buy 1, limit, IOC (the shape of a typical order on the hot path). */
+const WARM_FLAGS = packOrderFlags(Side.BUY, OrderType.LIMIT, TimeInForce.IOC);
+
 export class AlpacaGateway {
   readonly #live = new Map<string, Live>();
   readonly #byOrderId = new Map<number, string>();
@@ -73,10 +97,22 @@ export class AlpacaGateway {
     this.hooks.log("warn", `order ${l.orderId} rejected: ${why}`);
   }
 
+  /**
+   * Keep-warm (`threads.keep_warm_us`, layout single): builds a canned order's body, journal
+   * intent and op-log line and its rendered HTTP request, the code `submit` runs, and keeps
+   * none of it: nothing is journaled, sent, counted or published.
+   */
+  warm(): void {
+    const symbol = this.symbols[0];
+    if (symbol === undefined) return;
+    const req = orderRequest(symbol, WARM_FLAGS, 1, 100.01, 0, "warm-0");
+    this.journal.warmIntent(intentOf(req, 0, 1, 100.01, 0));
+    this.rest.warmOrder(req);
+  }
+
   /** An ORDER_NEW record from the ring. Returns at once; the answer is handled when it comes. */
   submit(orderId: number, symbolId: number, flags: number, qty: number, limitPx: number, stopPx: number, tickRecvNs: number): void {
     const side = flagsSide(flags);
-    const type = flagsType(flags);
     const clientOrderId = this.journal.newClientOrderId(orderId);
     const entry = this.table.insert(orderId, symbolId, flags, qty, limitPx, tickRecvNs, this.hooks.now());
     const l: Live = { orderId, symbolId, side, qty, entry, tickRecvNs, brokerId: null, filled: 0, cost: 0, done: false };
@@ -86,19 +122,10 @@ export class AlpacaGateway {
     }
     const symbol = this.symbols[symbolId];
     if (symbol === undefined) return this.#reject(l, Reject.UNKNOWN_SYMBOL, `no symbol ${symbolId}`);
-    const req: OrderRequest = {
-      symbol,
-      qty: decimal(qty),
-      side: side === Side.BUY ? "buy" : "sell",
-      type: TYPE_NAMES[type] ?? "limit",
-      time_in_force: TIF_NAMES[flagsTif(flags)] ?? "day",
-      client_order_id: clientOrderId,
-    };
-    if (type === OrderType.LIMIT || type === OrderType.STOP_LIMIT) req.limit_price = decimal(limitPx);
-    if (type === OrderType.STOP || type === OrderType.STOP_LIMIT) req.stop_price = decimal(stopPx);
+    const req = orderRequest(symbol, flags, qty, limitPx, stopPx, clientOrderId);
     // The journal first: if we die after this line, startup looks the order up. (Under
     // journal_sync normal this is one line in the journal's op log: see OrderJournal.)
-    this.journal.recordIntent({ clientOrderId, localOrderId: orderId, symbol, side: req.side, type: req.type, timeInForce: req.time_in_force, qty, limitPrice: req.limit_price ? limitPx : null, stopPrice: req.stop_price ? stopPx : null, createdAtMs: Date.now(), qtyDecimal: req.qty, limitPriceDecimal: req.limit_price ?? null, stopPriceDecimal: req.stop_price ?? null });
+    this.journal.recordIntent(intentOf(req, orderId, qty, limitPx, stopPx));
     // No separate "sent" commit: an intent and a sent-without-answer order are both in doubt at
     // startup and both looked up, so a second fsync before the wire would buy nothing.
     const answer = this.rest.submitOrder(req); // the request is written before this returns

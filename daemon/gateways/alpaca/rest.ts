@@ -92,6 +92,11 @@ export class AlpacaRest {
     return res;
   }
 
+  /** Keep-warm: the body and request `submitOrder` would send, built and dropped (nothing spent or sent). */
+  warmOrder(req: OrderRequest): void {
+    this.transport.warm?.("POST", "/v2/orders", JSON.stringify(req));
+  }
+
   async submitOrder(req: OrderRequest): Promise<SubmitResult> {
     if (!this.budget.trySpend()) return { kind: "not_sent", why: `rate budget spent (${this.budget.perMinute} a minute); next in ${this.budget.waitMs()} ms` };
     let res: TransportResponse;

@@ -183,6 +183,11 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
     this.#emit(RecordKind.REJECT, symbolId, orderId, b, 0, 0, 0, 0, tickRecvNs);
   }
 
+  /** Keep-warm (layout single): the order path's own code on a canned order; see AlpacaGateway.warm. */
+  warm(): void {
+    if (this.#reconciled) this.#gateway.warm();
+  }
+
   turn(): boolean {
     if (!this.#reconciled) return false;
     if (this.#operator.pending()) {

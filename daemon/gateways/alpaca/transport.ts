@@ -27,6 +27,8 @@ export class TransportError extends Error {
 
 export interface HttpTransport {
   request(method: string, path: string, body: string | null, timeoutMs: number): Promise<TransportResponse>;
+  /** Keep-warm: prepares the request as `request` would and sends nothing (optional). */
+  warm?(method: string, path: string, body: string): void;
   close(): void;
 }
 
@@ -86,6 +88,10 @@ export class PoolTransport implements HttpTransport {
     this.#headers = formatHeaders(headers);
     this.#orderTemplate = new RequestTemplate({ origin, method: "POST", path: "/v2/orders", headers });
     this.pool = new ConnectionPool({ origin, size, warm: { method: "GET", path: "/v2/clock", headers }, warmIntervalMs, onEvent });
+  }
+
+  warm(method: string, path: string, body: string): void {
+    if (method === "POST" && path === "/v2/orders") this.#orderTemplate.render(body);
   }
 
   async request(method: string, path: string, body: string | null, timeoutMs: number): Promise<TransportResponse> {

@@ -10,7 +10,7 @@
 import { resolve } from "node:path";
 import type { FeedContext } from "../../feeds/context.ts";
 import { PolygonClient, POLYGON_STATES, type PolygonState } from "./client.ts";
-import { PolygonPublisher } from "./publisher.ts";
+import { FrameWarmer, PolygonPublisher, type PublisherOptions } from "./publisher.ts";
 import { FrameRecorder } from "../../feeds/replay/format.ts";
 import { W_FEED_STALE } from "../../shm/control.ts";
 import { nowNs } from "../../shm/clock.ts";
@@ -51,13 +51,17 @@ export async function runPolygonFeed(ctx: FeedContext, ready: () => void): Promi
   ctx.control.set(W_FEED_STALE, 1); // not subscribed yet
 
   let client: PolygonClient;
-  const publisher = new PolygonPublisher(ctx, {
+  const publisherOptions: PublisherOptions = {
     allSymbols: pc.all_symbols,
     maxFrameChars: pc.max_frame_bytes,
     badInputLogPerMin: pc.bad_input_log_per_min,
     onStatus: (status, message) => client.handleStatus(status, message),
     log: (msg) => logLine("warn", msg),
-  });
+  };
+  const publisher = new PolygonPublisher(ctx, publisherOptions);
+  // Built on the first call (only layout single's driver calls it).
+  let warmer: FrameWarmer | null = null;
+  ctx.warm = () => (warmer ??= new FrameWarmer(ctx, publisherOptions)).warm();
   client = new PolygonClient(
     {
       url: pc.url,
