@@ -49,10 +49,11 @@ export const StrategyMetrics = defineLayout({
     "strategy_errors",
     "order_ring_waits",
     "loop_turns",
+    "keep_warm_runs",
     ...(RISK_REJECT_COUNTERS as `risk_reject_${(typeof RISK_REASON_NAMES)[number]}`[]),
   ],
   gauges: [...COMMON_GAUGES],
-  histograms: ["md_hop", "decision", "exec_hop"],
+  histograms: ["md_hop", "decision", "exec_hop", "keep_warm"],
 } as const);
 
 export const ExecutionMetrics = defineLayout({

@@ -44,6 +44,8 @@ export class StrategyStage {
   readonly #m: MetricsBlock<typeof StrategyMetrics>;
   readonly #cTurns: CounterIndex;
   readonly #cWaits: CounterIndex;
+  readonly #cKeepWarm: CounterIndex;
+  readonly #hKeepWarm: ReturnType<MetricsBlock<typeof StrategyMetrics>["histogram"]>;
   readonly #gHeartbeat: GaugeIndex;
   readonly #gThreadCpu: GaugeIndex;
   readonly #timerNs: number;
@@ -82,6 +84,12 @@ export class StrategyStage {
     if (rig !== null && rig.running) rig.run(1);
   }
 
+  /** Counts one keep-warm run of the thread's stages and its time (metrics `keep_warm_runs`, `keep_warm`). */
+  countKeepWarm(ns: number): void {
+    this.#m.add(this.#cKeepWarm, 1);
+    this.#hKeepWarm.record(ns);
+  }
+
   private constructor(init: WorkerInit, strategy: Awaited<ReturnType<typeof loadStrategy>>) {
     const cfg = init.config;
     const control = (this.#control = new ControlBlock(init.control));
@@ -92,6 +100,8 @@ export class StrategyStage {
     const m = (this.#m = new MetricsBlock(StrategyMetrics, init.metrics.strategy));
     this.#cTurns = m.counterIndex("loop_turns");
     this.#cWaits = m.counterIndex("order_ring_waits");
+    this.#cKeepWarm = m.counterIndex("keep_warm_runs");
+    this.#hKeepWarm = m.histogram("keep_warm");
     this.#gHeartbeat = m.gaugeIndex("heartbeat_ns");
     this.#gThreadCpu = m.gaugeIndex("thread_cpu");
     m.set(m.gaugeIndex("thread_id"), gettid());

@@ -159,9 +159,11 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   const warm = (): void => {
     if (warmFailed) return;
     try {
+      const t0 = nowNs();
       ctx.warm?.();
       if (strategyRunning) strategy.warm();
       execution.warm?.();
+      strategy.countKeepWarm(nowNs() - t0);
     } catch (e) {
       warmFailed = true;
       log.warn(`keep-warm failed and is off for this run: ${(e as Error)?.message ?? String(e)}`);

@@ -273,13 +273,14 @@ export class PolygonPublisher {
  */
 export class FrameWarmer {
   readonly #publisher: PolygonPublisher;
-  readonly #ring: FeedContext["ring"];
+  readonly #scratch: FeedContext;
   readonly #frames: string[];
   #next = 0;
 
   constructor(ctx: FeedContext, opt: PublisherOptions) {
-    const scratch = scratchFeedContext(ctx.config, ctx.symbols);
-    this.#ring = scratch.ring;
+    // A full scratch ring drops (never waits): keeping warm must never hold the thread up.
+    const rings = { ...ctx.config.rings, market_data: { ...ctx.config.rings.market_data, when_full: "drop" as const } };
+    const scratch = (this.#scratch = scratchFeedContext({ ...ctx.config, rings }, ctx.symbols));
     this.#publisher = new PolygonPublisher(scratch, { ...opt, onStatus: () => {}, log: () => {} });
     // One frame per symbol (at most 8), shaped as the vendor's quote event.
     this.#frames = ctx.symbols.slice(0, 8).map((sym, k) =>
@@ -292,8 +293,13 @@ export class FrameWarmer {
     if (frames.length === 0) return;
     this.#publisher.onFrame(frames[this.#next]!, nowNs());
     this.#next = (this.#next + 1) % frames.length;
-    const ring = this.#ring;
+    const ring = this.#scratch.ring;
     const n = ring.available();
     if (n > 0) ring.release(n);
+  }
+
+  /** Canned events the scratch ring had no room for (0 unless its records were left behind). */
+  get dropped(): number {
+    return this.#scratch.metrics.readCounters().md_dropped;
   }
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,6 +91,22 @@ describe(`alpaca gateway against the fake (layout ${layout}, wait ${wait})`, () 
     expect(j.get(o.client_order_id)!.state).toBe("filled");
     expect(j.inDoubt()).toEqual([]);
   });
+
+  if (layout === "single")
+    test("keep-warm (on by default) runs while idle and sends, journals and counts nothing of its own: one order at the broker, in the journal, in the counters", async () => {
+      const { fake, p, journalPath } = await setup();
+      await waitUntil(() => exec(p).fills === 1, "the fill");
+      const runs = () => p.strategyMetrics.readCounters().keep_warm_runs;
+      const before = runs();
+      await waitUntil(() => runs() >= before + 20, "20 more keep-warm runs");
+      expect(fake.requests.filter((r) => r.method === "POST").length).toBe(1);
+      expect(exec(p).orders_received).toBe(1);
+      expect(p.strategyMetrics.readCounters().orders_submitted).toBe(1);
+      expect(p.table.orders().length).toBe(1);
+      await p.stop();
+      using db = new Database(journalPath, { readonly: true });
+      expect(db.query("SELECT count(*) AS n FROM orders").get()).toEqual({ n: 1 });
+    });
 
   test("the order request carries the APCA keys and the order as Alpaca wants it (decimals as strings)", async () => {
     const { fake, p } = await setup();

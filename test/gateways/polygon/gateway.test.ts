@@ -68,6 +68,26 @@ describe(`polygon gateway against the fake (layout ${threads.layout}, wait ${thr
     expect(p.feedMetrics.readCounters().frames).toBeGreaterThanOrEqual(20);
   });
 
+  if (threads.layout === "single")
+    test("keep-warm (on by default) runs canned frames while idle and publishes nothing of them: the live counters, ring and book see only the real frames", async () => {
+      const { fake, p, feed } = await setup();
+      await fake.waitFor(() => subscribedConnections(fake).length === 1, "the subscription");
+      await fake.stream({ rate: 20_000, batch: 10, count: 100, symbols: ["AAPL", "MSFT"], kinds: ["Q"] });
+      await waitUntil(() => consumed(p) === 100, "100 quotes through the strategy");
+      const frames = feed().frames;
+      expect(p.book.read(0)).toBe(true);
+      const ask = p.book.askPx;
+      const runs = () => p.strategyMetrics.readCounters().keep_warm_runs;
+      const before = runs();
+      await waitUntil(() => runs() >= before + 20, "20 more keep-warm runs");
+      // The canned quotes are for AAPL and MSFT too: the live book keeps the last real ones.
+      expect(feed().frames).toBe(frames);
+      expect(feed().md_quotes).toBe(100);
+      expect(consumed(p)).toBe(100);
+      expect(p.book.read(0) && p.book.askPx).toBe(ask);
+      expect(p.strategyMetrics.readHistograms().keep_warm.count).toBe(runs());
+    });
+
   test("auth_failed is fatal: one connection, no reconnect, a clear state in /readyz", async () => {
     const { fake, p, feed } = await setup({ key: "wrong-key" });
     await waitUntil(() => feed().status_auth_failed === 1, "auth_failed");
