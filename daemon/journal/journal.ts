@@ -259,6 +259,9 @@ export class OrderJournal implements Disposable {
     return true;
   }
 
+  /** Keep-warm's scratch op log (memory only), made on the first `warmIntent`. */
+  #warmLog: OpLog | null = null;
+
   #opLine(op: Op): string {
     return JSON.stringify([this.runId, this.#opSeq + 1, ...op]);
   }
@@ -269,7 +272,15 @@ export class OrderJournal implements Disposable {
    */
   warmIntent(o: OrderIntent): void {
     checkIntent(this.path, o);
-    if (this.#opLog !== null) this.#opLine(["intent", o]);
+    const opLog = this.#opLog;
+    if (opLog === null) return;
+    const line = this.#opLine(["intent", o]);
+    // The append too, into a log in memory of the same kind (a mapped live log: a plain buffer).
+    const scratch = (this.#warmLog ??= opLog.mode === "mapped" ? OpLog.scratch() : null);
+    if (scratch !== null && !scratch.append(line)) {
+      scratch.reset();
+      scratch.append(line);
+    }
   }
 
   readonly #applySome = (): void => {

@@ -100,6 +100,14 @@ export class OpLog {
     return new OpLog(path, capacity, null, fd);
   }
 
+  /**
+   * A log in plain memory, no file (keep-warm: `OrderJournal.warmIntent` appends its canned line
+   * here with the live log's code, which a line in the real log would make a real operation).
+   */
+  static scratch(capacity = 256 << 10): OpLog {
+    return new OpLog("", capacity, new Uint8Array(capacity), null);
+  }
+
   /** The whole lines of the log at `path` ("" when there is none), in order. */
   static readLines(path: string): string[] {
     if (!existsSync(path)) return [];

@@ -584,6 +584,24 @@ describe("journal_sync normal: the op log", () => {
     expect(again.events(o.clientOrderId).map((e) => e.kind)).toEqual(["intent", "accepted"]);
   });
 
+  for (const sync of ["normal", "full"] as const)
+    test(`${sync}: warmIntent (keep-warm) checks and formats an intent, and keeps nothing: no op-log line, no row, no sequence number taken`, async () => {
+      const p = newPath(`warm-${sync}`);
+      const j = OrderJournal.open(p, { synchronous: sync });
+      const warm = intentOf(j, 999);
+      // Enough canned lines to fill the scratch log (256 KiB) a few times over.
+      for (let k = 0; k < 3_000; k++) j.warmIntent(warm);
+      expect(() => j.warmIntent({ ...warm, qty: 0 })).toThrow("not a positive number"); // the live checks run
+      expect(opLogLines(p)).toEqual([]);
+      const o = intentOf(j, 1);
+      j.recordIntent(o);
+      if (sync === "normal") expect(opLogLines(p).map((l) => (JSON.parse(l) as unknown[]).slice(0, 3))).toEqual([[j.runId, 1, "intent"]]);
+      await new Promise((r) => setImmediate(r));
+      expect(j.get(warm.clientOrderId)).toBeNull();
+      expect(j.get(o.clientOrderId)?.state).toBe("intent");
+      j.close();
+    });
+
   test("normal: what is still pending at close() is applied, then the log is emptied (no turn in between)", () => {
     const p = newPath("close-pending");
     const errors: string[] = [];
