@@ -293,8 +293,10 @@ const stampsPath = (runIndex: number, layout: string, wait: string, warm: boolea
 
 function tradingdClient(layout: "split" | "single", strategyWait: string, executionWait: string, keepWarm = true): Client {
   let p: Pipeline | null = null;
+  let runIndex = 0;
   return {
-    async start(runIndex: number) {
+    async start(run: number) {
+      runIndex = run;
       const cfg = config(
         `
 mode: paper
@@ -332,6 +334,11 @@ tuning: { enabled: false }
     sent: () => p!.strategyMetrics.readCounters().orders_submitted,
     failed: () => 0,
     async stop() {
+      if (p !== null) {
+        // Keep-warm's cost, from the trading thread's own histogram (layout single).
+        const h = p.strategyMetrics.readHistograms().keep_warm;
+        if (h.count > 0) console.error(`  keep-warm (${layout}/${strategyWait}, run ${runIndex}): ${h.count} runs, mean ${fmtUs(h.sumNs / h.count)}, max ${fmtUs(h.maxNs)}`);
+      }
       await p?.stop();
       p = null;
     },

@@ -20,6 +20,14 @@
  * copy what you keep. A callback that throws stops the strategy and halts trading; the daemon
  * stays up for an operator to inspect.
  *
+ * The factory is called twice when `strategy.warmup_events` > 0 (the default): the second
+ * instance is the warm-up's. It gets synthetic events on scratch state (its orders go nowhere;
+ * its `onStop` is never called) before trading starts and, in thread layout single with keep-warm
+ * (`threads.keep_warm_us`, on by default), one event whenever the thread has been idle that long,
+ * for the whole run. So share no mutable module-level state between instances, and keep side
+ * effects (files, sockets, console output) out of the callbacks, or set `warmup_events: 0`
+ * (no second instance; keep-warm then warms tradingd's own code only).
+ *
  * Only `import type` from tradingd: the module is loaded by itself at run time.
  */
 

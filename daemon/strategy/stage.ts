@@ -55,6 +55,7 @@ export class StrategyStage {
   #waitsSeen = 0;
   #feedDoneSeen = false;
   #rig: WarmRig | null = null;
+  #rigErrorLogged = false;
 
   /**
    * Loads the strategy (twice: warm-up gets its own instance), warms up, and builds the stage.
@@ -66,11 +67,11 @@ export class StrategyStage {
     const configDir = init.configDir || dirname(".");
     const load = () => loadStrategy(cfg.strategy.name, cfg.strategy.module, cfg.strategy.params, configDir);
     let rig: WarmRig | null = null;
-    if (cfg.strategy.warmup_events > 0 || keepWarm) {
-      const started = performance.now();
+    if (cfg.strategy.warmup_events > 0) {
       rig = new WarmRig(cfg, init.symbols, await load());
-      const w = rig.run(cfg.strategy.warmup_events);
-      if (cfg.strategy.warmup_events > 0) log.info(`warm-up ran ${w.events} events and ${w.orders} orders through the strategy in ${(performance.now() - started).toFixed(0)} ms`);
+      const started = performance.now();
+      const orders = rig.run(cfg.strategy.warmup_events);
+      log.info(`warm-up ran ${rig.eventsRun} events and ${orders} orders through the strategy in ${(performance.now() - started).toFixed(0)} ms`);
       if (rig.error) log.warn(`the strategy threw during warm-up: ${rig.error}${keepWarm ? " (keep-warm runs no strategy code)" : ""}`);
     }
     const stage = new StrategyStage(init, await load());
@@ -81,7 +82,12 @@ export class StrategyStage {
   /** Keep-warm: one synthetic event through the warm-up rig (scratch state only; see WarmRig). */
   warm(): void {
     const rig = this.#rig;
-    if (rig !== null && rig.running) rig.run(1);
+    if (rig === null) return;
+    if (rig.running) rig.run(1);
+    else if (rig.error !== null && !this.#rigErrorLogged) {
+      this.#rigErrorLogged = true;
+      log.warn(`the strategy's warm-up instance threw during keep-warm: ${rig.error} (keep-warm runs no strategy code from now on)`);
+    }
   }
 
   /** Counts one keep-warm run of the thread's stages and its time (metrics `keep_warm_runs`, `keep_warm`). */

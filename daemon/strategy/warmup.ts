@@ -44,6 +44,8 @@ export interface WarmupResult {
 export class WarmRig {
   /** Set when the strategy threw (the rig then runs nothing more). */
   error: string | null = null;
+  /** Events run so far. */
+  eventsRun = 0;
   readonly #engine: StrategyEngine;
   readonly #md = SpscRing.create(SLOTS);
   readonly #orders = SpscRing.create(SLOTS);
@@ -92,8 +94,8 @@ export class WarmRig {
     return this.#engine.strategyRunning;
   }
 
-  /** Pushes `events` synthetic events through, in batches; returns the events run and orders sent. */
-  run(events: number): { events: number; orders: number } {
+  /** Pushes `events` synthetic events through, in batches (fewer if the strategy throws); returns the orders sent. */
+  run(events: number): number {
     const md = this.#md;
     const book = this.#book;
     const market = this.#market;
@@ -116,7 +118,8 @@ export class WarmRig {
       sent += fillEverything(this.#orders, this.#exec, book);
       engine.drainExecEvents();
     }
-    return { events: produced, orders: sent };
+    this.eventsRun += produced;
+    return sent;
   }
 }
 
@@ -124,8 +127,8 @@ export class WarmRig {
 export function warmUp(config: Config, symbols: readonly string[], strategy: Strategy, events: number): WarmupResult {
   const started = performance.now();
   const rig = new WarmRig(config, symbols, strategy);
-  const r = rig.run(events);
-  return { events: r.events, orders: r.orders, error: rig.error, ms: performance.now() - started };
+  const orders = rig.run(events);
+  return { events: rig.eventsRun, orders, error: rig.error, ms: performance.now() - started };
 }
 
 /** A control block as a ready broker leaves it: reconciled, with budget. */

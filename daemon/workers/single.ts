@@ -23,7 +23,11 @@
  *   sleeps: it turns its event loop every few microseconds (`setImmediate`), so the thread and its
  *   CPU are awake when a frame comes (a woken thread runs its first microseconds 10-20x slower
  *   on these VMs; BENCHMARKS.md, "Comparison"); `hybrid` (the default) polls like `spin` for
- *   `spin_us` after its last work, then sleeps like `block`;
+ *   `spin_us` after its last work, then sleeps like `block`. Keep-warm (`threads.keep_warm_us`,
+ *   default 1 ms): once idle that long, and then as often while idle, the thread runs a canned
+ *   quote through its stages' own code on scratch state (`warm()` of each stage: nothing is sent,
+ *   journaled or published), so that code is still in the CPU's caches when the next real quote
+ *   comes; a sleeping thread wakes for it. It stops once stopping starts;
  * - synchronous otherwise (`synthetic` or `replay` with `sim`): a loop that waits with the
  *   strategy's configured wait (`threads.strategy.wait`) until the next due time (the feed's
  *   next event, the strategy's timer, the broker's next ack or fill).
@@ -69,6 +73,7 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
   const doorbell = new Doorbell(init.strategyDoorbell);
   const ctx = feedContext(init);
   // Keep-warm (threads.keep_warm_us): only the event-driven driver idles between real events.
+  // The strategy's part is its warm-up instance (none with strategy.warmup_events 0).
   const eventDriven = cfg.feed.kind === "polygon" || cfg.broker.kind === "alpaca";
   const keepWarmNs = eventDriven ? cfg.threads.keep_warm_us * 1000 : 0;
   const strategy = await StrategyStage.create(init, keepWarmNs > 0);
@@ -153,20 +158,21 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
     return stages() || worked;
   };
 
-  // Keep-warm: each stage runs its own hot code on scratch input (nothing live is touched). A
-  // failure turns it off for the run (logged): keeping warm must never stop trading.
-  let warmFailed = false;
-  const warm = (): void => {
-    if (warmFailed) return;
+  // Keep-warm: each stage runs its own hot code on scratch input (nothing live is touched). It
+  // ends once stopping starts; a failure turns it off for the run (logged): keeping warm must
+  // never stop trading.
+  const warm = (): boolean => {
+    if (!strategyRunning || ctx.stopRequested()) return false;
     try {
       const t0 = nowNs();
       ctx.warm?.();
-      if (strategyRunning) strategy.warm();
+      strategy.warm();
       execution.warm?.();
       strategy.countKeepWarm(nowNs() - t0);
+      return true;
     } catch (e) {
-      warmFailed = true;
       log.warn(`keep-warm failed and is off for this run: ${(e as Error)?.message ?? String(e)}`);
+      return false;
     }
   };
 
@@ -211,8 +217,12 @@ export interface EventLoopDriver {
   waitMs(nowNs: number): number;
   /** When a frame's callback last did work (turns are counted by the driver). */
   lastWorkNs(): number;
-  /** Keep-warm: runs the stages' hot code on scratch input; called when idle, every `warmEveryNs`. */
-  warm(): void;
+  /**
+   * Keep-warm: runs the stages' hot code on scratch input; called once the thread has been idle
+   * `warmEveryNs` (and then every `warmEveryNs` while it stays idle), never while work waits.
+   * Returns whether to go on (false: nothing left to warm; the driver stops waking for it).
+   */
+  warm(): boolean;
   /** 0: never. */
   warmEveryNs: number;
   /** How long after the last work to poll the event loop before sleeping (spin: Infinity). */
@@ -230,11 +240,17 @@ export function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let busySince = nowNs();
     let lastWork = nowNs();
+    // Keep-warm: due warmEveryNs after the later of the last warm and the last work, so it runs
+    // only in idle time; never while work waits; off for good once `warm()` says so.
+    let warmOn = d.warmEveryNs > 0;
     let lastWarm = nowNs();
-    const warmDue = (now: number): boolean => d.warmEveryNs > 0 && now - lastWarm >= d.warmEveryNs;
-    const warmNow = (): void => {
-      d.warm();
+    const nextWarm = (): number => Math.max(lastWarm, lastWork, d.lastWorkNs()) + d.warmEveryNs;
+    /** Warms if due and nothing waits; returns the clock after it (`now` when it did not warm). */
+    const maybeWarm = (now: number): number => {
+      if (!warmOn || now < nextWarm() || d.hasWork()) return now;
+      warmOn = d.warm();
       lastWarm = nowNs();
+      return lastWarm;
     };
     const step = (): void => {
       try {
@@ -259,12 +275,12 @@ export function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
             // are still seen), then one turn of the event loop for the sockets.
             const until = now + POLL_GAP_NS;
             while (nowNs() < until && !d.hasWork()) Atomics.pause();
-            if (warmDue(now)) warmNow();
+            maybeWarm(nowNs());
             busySince = now;
             setImmediate(step);
             return;
           }
-          if (warmDue(now)) warmNow();
+          const t = maybeWarm(now);
           const sleepSeq = d.doorbell.prepareSleep();
           if (d.hasWork()) {
             // Work the turn did not take (it waits for the event loop: a request that comes
@@ -276,7 +292,7 @@ export function driveOnEventLoop(d: EventLoopDriver): Promise<void> {
             return;
           }
           // Keep-warm: wake for the next warm at the latest.
-          const waitMs = d.warmEveryNs > 0 ? Math.min(d.waitMs(now), Math.max(0, (lastWarm + d.warmEveryNs - now) / 1e6)) : d.waitMs(now);
+          const waitMs = warmOn ? Math.min(d.waitMs(t), Math.max(0, (nextWarm() - t) / 1e6)) : d.waitMs(t);
           d.doorbell.sleepAsync(sleepSeq, waitMs).then(woke, reject);
           return;
         }

@@ -29,7 +29,7 @@ describe("layout single's event-loop driver (driveOnEventLoop)", () => {
         waitMs: () => 60_000,
         lastWorkNs: () => 0,
         pollNs: pollNsOf(wait),
-        warm: () => {},
+        warm: () => true,
         warmEveryNs: 0,
       });
       expect(done).toBe(true);
@@ -52,7 +52,7 @@ describe("layout single's event-loop driver (driveOnEventLoop)", () => {
         },
         lastWorkNs: () => 0,
         pollNs: wait === "spin" ? Infinity : 0, // hybrid's 50 µs poll would see the work anyway
-        warm: () => {},
+        warm: () => true,
         warmEveryNs: 0,
       };
       const run = driveOnEventLoop(d);
@@ -68,44 +68,45 @@ describe("layout single's event-loop driver (driveOnEventLoop)", () => {
   }
 
   for (const wait of ["block", "hybrid", "spin"] as const) {
-    test(`${wait}: keep-warm runs while idle (also asleep: the sleep ends for it), not while there is work, and not at all when off`, async () => {
+    test(`${wait}: keep-warm runs only in idle time (also asleep: the sleep ends for it), never while turns work or work waits, and stops for good when warm() says so`, async () => {
       const doorbell = Doorbell.create();
+      const t0 = nowNs();
+      // 0-3 ms: every turn works. 3-6 ms: work waits that the turn cannot take yet (hasWork true,
+      // turn false: the state the hang fix yields to the event loop in). Then idle.
+      const busyUntil = t0 + 3_000_000;
+      const waitingUntil = t0 + 6_000_000;
       let warms = 0;
-      let turns = 0;
-      // For its first 3 ms (three keep-warm intervals) every turn finds work: no warm meanwhile.
-      const busyUntil = nowNs() + 3_000_000;
-      let warmsWhileBusy = 0;
+      let warmsTooEarly = 0;
       let stop = false;
       const d: EventLoopDriver = {
-        turn: () => {
-          turns++;
-          return nowNs() < busyUntil;
-        },
+        turn: () => nowNs() < busyUntil,
         finished: () => stop,
         failure: () => null,
-        hasWork: () => false,
+        hasWork: () => nowNs() < waitingUntil,
         doorbell,
         waitMs: () => 60_000, // nothing due: only keep-warm ends a sleep
         lastWorkNs: () => 0,
         pollNs: pollNsOf(wait),
         warm: () => {
-          if (nowNs() < busyUntil) warmsWhileBusy++;
-          if (++warms === 5) {
+          if (nowNs() < waitingUntil) warmsTooEarly++;
+          if (++warms < 5) return true;
+          // The fifth says "nothing left to warm": no more calls; a ring 20 ms later ends the run.
+          setTimeout(() => {
             stop = true;
             doorbell.ring();
-          }
+          }, 20);
+          return false;
         },
         warmEveryNs: 1_000_000,
       };
       await driveOnEventLoop(d); // times out if warm is never called while asleep
-      expect(warms).toBe(5);
-      expect(warmsWhileBusy).toBe(0);
-      expect(turns).toBeGreaterThanOrEqual(5);
+      expect(warmsTooEarly).toBe(0);
+      expect(warms).toBe(5); // about 20 more had it gone on every 1 ms
 
-      // Off: the same idle driver sleeps its 60 s; a ring ends the test, with no warm on the way.
+      // Off (warmEveryNs 0): the idle driver sleeps its 60 s; a ring ends it, with no warm on the way.
       let offWarms = 0;
       let offStop = false;
-      const off: EventLoopDriver = { ...d, finished: () => offStop, warm: () => offWarms++, warmEveryNs: 0, pollNs: wait === "spin" ? Infinity : 0 };
+      const off: EventLoopDriver = { ...d, turn: () => false, hasWork: () => false, finished: () => offStop, warm: () => offWarms++ >= 0, warmEveryNs: 0, pollNs: wait === "spin" ? Infinity : 0 };
       const run = driveOnEventLoop(off);
       setTimeout(() => {
         offStop = true;
@@ -123,7 +124,7 @@ describe("layout single's event-loop driver (driveOnEventLoop)", () => {
       failure = new Error("the polygon feed failed: test");
       doorbell.ring();
     }, 5);
-    const d: EventLoopDriver = { turn: () => false, finished: () => false, failure: () => failure, hasWork: () => false, doorbell, waitMs: () => 60_000, lastWorkNs: () => 0, pollNs: 0, warm: () => {}, warmEveryNs: 0 };
+    const d: EventLoopDriver = { turn: () => false, finished: () => false, failure: () => failure, hasWork: () => false, doorbell, waitMs: () => 60_000, lastWorkNs: () => 0, pollNs: 0, warm: () => true, warmEveryNs: 0 };
     await expect(driveOnEventLoop(d)).rejects.toThrow("the polygon feed failed: test");
   });
 });

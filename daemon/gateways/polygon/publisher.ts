@@ -100,6 +100,12 @@ export class PolygonPublisher {
     this.#drop = ctx.config.rings.market_data.when_full === "drop";
   }
 
+  /** No sequence number seen yet for any symbol (keep-warm's scratch publisher, at the end of its cycle). */
+  forgetSequences(): void {
+    this.#lastSeqQ.fill(-1);
+    this.#lastSeqT.fill(-1);
+  }
+
   /** The connection was re-established: the next sequence number per symbol may jump (a gap). */
   markReconnect(): void {
     this.#afterReconnect.fill(1);
@@ -282,10 +288,16 @@ export class FrameWarmer {
     const rings = { ...ctx.config.rings, market_data: { ...ctx.config.rings.market_data, when_full: "drop" as const } };
     const scratch = (this.#scratch = scratchFeedContext({ ...ctx.config, rings }, ctx.symbols));
     this.#publisher = new PolygonPublisher(scratch, { ...opt, onStatus: () => {}, log: () => {} });
-    // One frame per symbol (at most 8), shaped as the vendor's quote event.
-    this.#frames = ctx.symbols.slice(0, 8).map((sym, k) =>
-      JSON.stringify([{ ev: "Q", sym, bx: 4, bp: 100 + k, bs: 2, ax: 7, ap: 100.01 + k, as: 3, c: 0, i: [604], t: 1_700_000_000_000, q: 1_000 + k, z: 3 }]),
-    );
+    // A cycle of one-quote frames shaped as the vendor's quote event, over the first (at most 8)
+    // symbols, with rising sequence numbers (the in-order path a live quote takes), built once.
+    const syms = ctx.symbols.slice(0, 8);
+    this.#frames =
+      syms.length === 0
+        ? []
+        : Array.from({ length: 64 }, (_, k) => {
+            const sym = syms[k % syms.length]!;
+            return JSON.stringify([{ ev: "Q", sym, bx: 4, bp: 100, bs: 2, ax: 7, ap: 100.01 + (k % 100) / 100, as: 3, c: 0, i: [604], t: 1_700_000_000_000 + k, q: 1_000 + k, z: 3 }]);
+          });
   }
 
   warm(): void {
@@ -293,13 +305,15 @@ export class FrameWarmer {
     if (frames.length === 0) return;
     this.#publisher.onFrame(frames[this.#next]!, nowNs());
     this.#next = (this.#next + 1) % frames.length;
+    if (this.#next === 0) this.#publisher.forgetSequences(); // the cycle starts again from its first numbers
     const ring = this.#scratch.ring;
     const n = ring.available();
     if (n > 0) ring.release(n);
   }
 
-  /** Canned events the scratch ring had no room for (0 unless its records were left behind). */
-  get dropped(): number {
-    return this.#scratch.metrics.readCounters().md_dropped;
+  /** The scratch side's counters: quotes published, dropped for want of room, sequence gaps seen. */
+  scratchCounts(): { quotes: number; dropped: number; gaps: number } {
+    const c = this.#scratch.metrics.readCounters();
+    return { quotes: c.md_quotes, dropped: c.md_dropped, gaps: c.seq_gaps };
   }
 }

