@@ -139,6 +139,22 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
       doorbell.ring();
     });
   }
+  // Warm-up before ready (the strategy's ran in StrategyStage.create): the frame and order code
+  // runs warmup_events times on scratch state, as keep-warm runs it, so the JIT has compiled it
+  // before the first real quote (not only the strategy's part).
+  if (eventDriven && cfg.strategy.warmup_events > 0) {
+    const started = performance.now();
+    const n = cfg.strategy.warmup_events;
+    try {
+      for (let k = 0; k < n; k++) {
+        ctx.warm?.();
+        execution.warm?.();
+      }
+      log.info(`warm-up ran the frame and order code ${n} times in ${(performance.now() - started).toFixed(0)} ms`);
+    } catch (e) {
+      log.warn(`warm-up of the frame and order code failed (trading goes on, colder): ${(e as Error)?.message ?? String(e)}`);
+    }
+  }
   ready();
   // Alpaca connects and reconciles while the loop runs (its turn takes no order before that),
   // so stop requests and the feed are served meanwhile; a failure fails the thread.

@@ -183,9 +183,9 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
     this.#emit(RecordKind.REJECT, symbolId, orderId, b, 0, 0, 0, 0, tickRecvNs);
   }
 
-  /** Keep-warm (layout single): the order path's own code on a canned order; see AlpacaGateway.warm. */
+  /** Keep-warm and warm-up (layout single): the order path's own code on a canned order; see AlpacaGateway.warm. */
   warm(): void {
-    if (this.#reconciled) this.#gateway.warm();
+    this.#gateway.warm();
   }
 
   turn(): boolean {

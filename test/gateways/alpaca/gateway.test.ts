@@ -22,7 +22,7 @@ interface Setup {
   journalPath: string;
 }
 
-type SetupOptions = { keepWarmUs?: number; count?: number; every?: number; yaml?: string; journalPath?: string; before?: (fake: FakeAlpacaServer) => void; fake?: FakeAlpacaServer; start?: boolean };
+type SetupOptions = { keepWarmUs?: number; warmupEvents?: number; count?: number; every?: number; yaml?: string; journalPath?: string; before?: (fake: FakeAlpacaServer) => void; fake?: FakeAlpacaServer; start?: boolean };
 type Wait = "hybrid" | "spin" | "block";
 async function setupIn(layout: "single" | "split", wait: Wait, opts: SetupOptions = {}): Promise<Setup> {
   const fake = opts.fake ?? (await FakeAlpacaServer.start());
@@ -35,7 +35,7 @@ async function setupIn(layout: "single" | "split", wait: Wait, opts: SetupOption
 mode: paper
 symbols: [AAPL]
 feed: { synthetic: { rate_events_per_sec: 2000, trade_ratio: 0 } }
-strategy: { name: module, module: ${join(import.meta.dir, "orders-fixture.ts")}, params: { count: ${opts.count ?? 1}, every: ${opts.every ?? 1}, qty: 1, limit: 1000 }, warmup_events: 0 }
+strategy: { name: module, module: ${join(import.meta.dir, "orders-fixture.ts")}, params: { count: ${opts.count ?? 1}, every: ${opts.every ?? 1}, qty: 1, limit: 1000 }, warmup_events: ${opts.warmupEvents ?? 0} }
 broker:
   kind: alpaca
   alpaca:
@@ -93,9 +93,9 @@ describe(`alpaca gateway against the fake (layout ${layout}, wait ${wait})`, () 
   });
 
   if (layout === "single")
-    test("keep-warm runs while idle and sends, journals and counts nothing of its own: one order at the broker, in the journal, in the counters", async () => {
+    test("warm-up and keep-warm (the strategy's warm-up instance, the order code) send, journal and count nothing of their own: one order at the broker, in the journal, in the counters", async () => {
       // The synthetic feed's 2,000 events/s leave 0.5 ms gaps: keep-warm every 0.2 ms of idle time.
-      const { fake, p, journalPath } = await setup({ keepWarmUs: 200 });
+      const { fake, p, journalPath } = await setup({ keepWarmUs: 200, warmupEvents: 2_000 });
       await waitUntil(() => exec(p).fills === 1, "the fill");
       const runs = () => p.strategyMetrics.readCounters().keep_warm_runs;
       const before = runs();
