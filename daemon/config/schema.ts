@@ -386,11 +386,11 @@ export const ThreadsConfig = z
     layout: oneOf(["auto", "split", "single"]).default("auto"),
     // In layout single, the one trading thread waits as `strategy` says.
     strategy: ThreadWait,
-    // Layout single with polygon or alpaca: while idle, every this many microseconds the trading
-    // thread runs a canned quote through its own frame parsing, the strategy's warm-up instance
-    // with the risk checks, and the order's request and journal line (all on scratch state:
-    // nothing is sent, journaled or published), so that code is still in the CPU's caches when
-    // the next real quote comes (BENCHMARKS.md, "Comparison"). 0: off.
+    // Layout single with polygon or alpaca: once idle this many microseconds, and as often while
+    // idle, the trading thread runs a canned quote through its own frame parsing, the strategy's
+    // warm-up instance with the risk checks, and the order's request and journal line (all on
+    // scratch state: nothing is sent, journaled or published), so that code is still in the
+    // CPU's caches when the next real quote comes (BENCHMARKS.md, "Comparison"). 0: off.
     keep_warm_us: integer(0, 1_000_000, "an integer from 0 to 1000000").default(1000),
     execution: ThreadWait,
   })

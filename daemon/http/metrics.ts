@@ -108,6 +108,7 @@ export function renderMetrics(p: Pipeline, actions?: ControlActions): string {
       RISK_REASON_NAMES.slice(1).map((r) => ({ labels: { reason: r }, value: sc[`risk_reject_${r}` as keyof typeof sc] })),
     ),
     counter("tradingd_strategy_errors_total", "Strategy callbacks that threw (each halts trading).", [{ value: sc.strategy_errors }]),
+    counter("tradingd_keep_warm_runs_total", "Keep-warm runs of the idle trading thread (layout single; threads.keep_warm_us).", [{ value: sc.keep_warm_runs }]),
     counter("tradingd_broker_orders_total", "Orders received by the execution worker.", [{ value: ec.orders_received }]),
     counter("tradingd_broker_events_total", "Execution events from the broker, by kind.", [
       { labels: { kind: "ack" }, value: ec.acks },
@@ -141,6 +142,12 @@ export function renderMetrics(p: Pipeline, actions?: ControlActions): string {
       ? [counter("tradingd_control_actions_total", "Requests to the control routes (pause, resume, reduce, halt, flatten, set_risk), by result: ok, invalid, unauthorized, refused, failed.", actions.samples())]
       : []),
     { name: "tradingd_stage_latency_seconds", help: "Latency of each pipeline stage (see the stage table in the docs).", type: "histogram", samples: histogramFamilySamples(series) },
+    {
+      name: "tradingd_keep_warm_seconds",
+      help: "Time of each keep-warm run of the idle trading thread (layout single; threads.keep_warm_us).",
+      type: "histogram",
+      samples: histogramFamilySamples([{ snapshot: p.strategyMetrics.readHistograms().keep_warm }]),
+    },
   ];
   return renderPrometheus(families);
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { renderMetrics } from "../../../daemon/http/metrics.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,6 +88,10 @@ describe(`polygon gateway against the fake (layout ${threads.layout}, wait ${thr
       expect(p.book.read(0) && p.book.askPx).toBe(ask);
       // Each run is timed too (the histogram is written just after the counter: one may be on its way).
       expect(p.strategyMetrics.readHistograms().keep_warm.count).toBeGreaterThanOrEqual(before + 19);
+      // And on /metrics.
+      const text = renderMetrics(p);
+      expect(Number(/^tradingd_keep_warm_runs_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(before + 20);
+      expect(Number(/^tradingd_keep_warm_seconds_count (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(before + 19);
     });
 
   test("auth_failed is fatal: one connection, no reconnect, a clear state in /readyz", async () => {
