@@ -281,6 +281,7 @@ export class OrderJournal implements Disposable {
       scratch.reset();
       scratch.append(line);
     }
+    opLog.touchNext();
   }
 
   readonly #applySome = (): void => {

@@ -50,7 +50,8 @@ interface Slot {
   warming: boolean;
   backoff: Backoff;
   retry: ReturnType<typeof setTimeout> | undefined;
-  lastUsedNs: number;
+  /** When it was last handed out (a use count: the least recently used has the lowest). */
+  lastUse: number;
 }
 
 export class ConnectionPool {
@@ -68,6 +69,7 @@ export class ConnectionPool {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #changed: Array<() => void> = [];
+  #uses = 0;
 
   constructor(opts: PoolOptions) {
     this.#opts = opts;
@@ -92,7 +94,7 @@ export class ConnectionPool {
       warming: false,
       backoff: new Backoff(backoff),
       retry: undefined,
-      lastUsedNs: 0,
+      lastUse: 0,
     }));
     for (const s of this.#slots) this.#connect(s);
     // Checks a few times per interval, so a slot is warmed at most ~1.25 intervals after its last use.
@@ -128,10 +130,10 @@ export class ConnectionPool {
     for (const s of this.#slots) {
       const c = s.conn;
       if (!s.verified || c === null || !c.open || c.busy) continue;
-      if (best === null || s.lastUsedNs < best.lastUsedNs) best = s;
+      if (best === null || s.lastUse < best.lastUse) best = s;
     }
     if (best === null) return null;
-    best.lastUsedNs = Bun.nanoseconds();
+    best.lastUse = ++this.#uses;
     return best.conn;
   }
 

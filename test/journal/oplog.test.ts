@@ -24,6 +24,23 @@ describe("the op log file (a shared mapping)", () => {
     expect(readFileSync(p)[log.bytes]).toBe(0);
   });
 
+  test("touchNext (keep-warm) leaves the file's bytes as they were, the lines and the next append too; a scratch log has no file", () => {
+    const p = newPath("touch");
+    const log = OpLog.create(p, 64 << 10);
+    log.append('["r",1,"intent"]');
+    const before = readFileSync(p);
+    log.touchNext();
+    expect(readFileSync(p).equals(before)).toBe(true);
+    expect(log.append('["r",2,"accepted"]')).toBe(true);
+    expect(OpLog.readLines(p)).toEqual(['["r",1,"intent"]', '["r",2,"accepted"]']);
+    const scratch = OpLog.scratch(1024);
+    expect(scratch.append("x".repeat(600))).toBe(true);
+    expect(scratch.append("y".repeat(600))).toBe(false); // full: nothing counts
+    scratch.reset();
+    expect(scratch.append("y".repeat(600))).toBe(true);
+    expect(scratch.text()).toBe("y".repeat(600) + "\n");
+  });
+
   test("a last line without its newline (a copy cut short) is not read; nor is anything after the first zero byte", () => {
     const p = newPath("torn");
     const log = OpLog.create(p, 4096);
