@@ -268,7 +268,9 @@ export class OrderJournal implements Disposable {
 
   /**
    * Keep-warm (layout single): runs `recordIntent`'s checks and, under `journal_sync: normal`,
-   * formats its op-log line, and keeps nothing (no line, no row, no sequence number).
+   * formats its op-log line, appends it to a scratch log in memory (a mapped live log) and
+   * touches the live log's next page (`OpLog.touchNext`); keeps nothing (no line in the live
+   * log, no row, no sequence number).
    */
   warmIntent(o: OrderIntent): void {
     checkIntent(this.path, o);
