@@ -260,7 +260,8 @@ export const StrategyConfig = z
     module: string("a path to a .ts or .js file").default(""),
     timer_interval_ms: positiveInt().default(1000),
     // Synthetic events run through a scratch copy of the strategy, the risk checks and the order
-    // encoding before the daemon reports ready, so the JIT has compiled them; 0 = none.
+    // encoding before the daemon reports ready, so the JIT has compiled them; in layout single
+    // with polygon or alpaca, the frame and order code too (at most 100,000 times); 0 = none.
     warmup_events: integer(0, 10_000_000, "an integer from 0 to 10000000").default(20_000),
     params: z.record(z.string(), z.unknown(), expected("a mapping")).prefault({}),
   })

@@ -166,7 +166,8 @@ export class OpLog {
    * Keep-warm, mapped mode: stores zero over the zeros where the next line will go (the file's
    * bytes do not change), so that page is mapped writable and in the cache before the order that
    * writes it: a page the kernel has written back takes a write fault on its next store. Nothing
-   * in `pwrite` mode.
+   * in `pwrite` mode. The price: an idle log's page is dirty again after each writeback, so the
+   * kernel writes it (4 KiB, and the file's mtime) about once per dirty-expire interval (~30 s).
    */
   touchNext(): void {
     if (this.#fd !== null) return;

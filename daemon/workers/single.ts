@@ -66,6 +66,12 @@ const YIELD_EVERY_NS = 1_000_000;
  * frame waits at most that long for its turn.
  */
 const POLL_GAP_NS = 5_000;
+/**
+ * The startup warm-up of the frame and order code runs at most this many times (~2.5 µs each
+ * here: ~0.25 s), whatever `strategy.warmup_events` asks (up to 10 M for the strategy), so it
+ * stays well inside the supervisor's ready timeout; the JIT has long compiled the code by then.
+ */
+const WARMUP_FRAME_ORDER_MAX = 100_000;
 
 export async function runSingle(init: WorkerInit, ready: () => void): Promise<void> {
   const cfg = init.config;
@@ -140,11 +146,11 @@ export async function runSingle(init: WorkerInit, ready: () => void): Promise<vo
     });
   }
   // Warm-up before ready (the strategy's ran in StrategyStage.create): the frame and order code
-  // runs warmup_events times on scratch state, as keep-warm runs it, so the JIT has compiled it
-  // before the first real quote (not only the strategy's part).
+  // runs warmup_events times (at most WARMUP_FRAME_ORDER_MAX) on scratch state, as keep-warm
+  // runs it, so the JIT has compiled it before the first real quote (not only the strategy's part).
   if (eventDriven && cfg.strategy.warmup_events > 0) {
     const started = performance.now();
-    const n = cfg.strategy.warmup_events;
+    const n = Math.min(cfg.strategy.warmup_events, WARMUP_FRAME_ORDER_MAX);
     try {
       for (let k = 0; k < n; k++) {
         ctx.warm?.();

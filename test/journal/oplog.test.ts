@@ -27,12 +27,21 @@ describe("the op log file (a shared mapping)", () => {
   test("touchNext (keep-warm) leaves the file's bytes as they were, the lines and the next append too; a scratch log has no file", () => {
     const p = newPath("touch");
     const log = OpLog.create(p, 64 << 10);
+    expect(log.mode).toBe("mapped"); // (this file system maps: see the test below)
     log.append('["r",1,"intent"]');
     const before = readFileSync(p);
     log.touchNext();
     expect(readFileSync(p).equals(before)).toBe(true);
     expect(log.append('["r",2,"accepted"]')).toBe(true);
     expect(OpLog.readLines(p)).toEqual(['["r",1,"intent"]', '["r",2,"accepted"]']);
+    // After a reset, and with the end near the file's end (the second touch is past it: skipped).
+    log.reset();
+    log.touchNext();
+    expect(OpLog.readLines(p)).toEqual([]);
+    const small = OpLog.create(newPath("touch-full"), 4096);
+    while (small.append("x".repeat(100)));
+    small.touchNext();
+    expect(OpLog.readLines(small.path).length).toBe(Math.floor(4095 / 101));
     const scratch = OpLog.scratch(1024);
     expect(scratch.append("x".repeat(600))).toBe(true);
     expect(scratch.append("y".repeat(600))).toBe(false); // full: nothing counts

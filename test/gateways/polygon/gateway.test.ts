@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 type Threads = { layout: "single" | "split"; wait: "hybrid" | "spin" };
-async function setupIn(threads: Threads, opts: { key?: string; yaml?: string; fake?: ConstructorParameters<typeof FakePolygonServer>[0] } = {}) {
+async function setupIn(threads: Threads, opts: { key?: string; yaml?: string; warmupEvents?: number; fake?: ConstructorParameters<typeof FakePolygonServer>[0] } = {}) {
   const fake = await FakePolygonServer.start({ authTimeoutMs: 0, ...opts.fake });
   cleanups.push(() => fake.close());
   const config = parseConfigText(
@@ -33,7 +33,7 @@ feed:
     reconnect: { initial_ms: 5, max_ms: 20 }
     max_connections_backoff_ms: 50
 ${opts.yaml ?? ""}
-strategy: { warmup_events: 0 }
+strategy: { warmup_events: ${opts.warmupEvents ?? 0} }
 threads: { layout: ${threads.layout}, strategy: { wait: ${threads.wait} } }
 `,
     "gateway.test",
@@ -70,8 +70,9 @@ describe(`polygon gateway against the fake (layout ${threads.layout}, wait ${thr
   });
 
   if (threads.layout === "single")
-    test("keep-warm (on by default) runs canned frames while idle and publishes nothing of them: the live counters, ring and book see only the real frames", async () => {
-      const { fake, p, feed } = await setup();
+    test("warm-up and keep-warm (on by default) run canned frames and publish nothing of them: the live counters, ring and book see only the real frames", async () => {
+      // The startup warm-up runs 2,000 canned frames first: none may show in md_quotes below.
+      const { fake, p, feed } = await setup({ warmupEvents: 2_000 });
       await fake.waitFor(() => subscribedConnections(fake).length === 1, "the subscription");
       await fake.stream({ rate: 20_000, batch: 10, count: 100, symbols: ["AAPL", "MSFT"], kinds: ["Q"] });
       await waitUntil(() => consumed(p) === 100, "100 quotes through the strategy");
