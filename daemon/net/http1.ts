@@ -637,12 +637,13 @@ export class Http1Connection {
 
   #start(p: Pending): void {
     this.#current = p;
-    this.lastActivityNs = Bun.nanoseconds();
-    this.#parser.reset(p.head);
     const s = this.#socket!;
     const raw = p.raw;
     const n = s.write(raw);
-    this.writtenAtNs = Bun.nanoseconds();
+    // The response parser is reset after the write, off the order's path: the answer is read
+    // only from the socket's data callback, on a later turn of the event loop.
+    this.writtenAtNs = this.lastActivityNs = Bun.nanoseconds();
+    this.#parser.reset(p.head);
     if (n > 0) p.written = true;
     // n === raw.length is the common case; the byte length differs only for non-ASCII text.
     if (n < raw.length || n < Buffer.byteLength(raw)) {
