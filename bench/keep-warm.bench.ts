@@ -10,6 +10,12 @@
  *   hot  — the baseline: frames back to back (no gap).
  * Medians of RUNS runs of FRAMES frames each (after WARM_FRAMES uncounted ones); ratios to hot.
  *
+ * Part 2, why code goes cold here (the host, not the process): the time to read LINES cache lines
+ * (spread over a 1 MiB block) again after a gap in which the thread touched nothing else —
+ * asleep 200 µs, asleep 5 ms, or SPINNING 5 ms in user space (no system call, no other memory).
+ * If the spun gap costs as much as the slept one, the lines were evicted by other tenants of the
+ * physical CPU (other VMs, the host), not by this process or its kernel entries.
+ *
  *   bun bench/keep-warm.bench.ts       # ~15 s
  *   BENCH_QUICK=1 bun bench/keep-warm.bench.ts
  */
@@ -69,12 +75,45 @@ for (let r = 0; r < RUNS; r++) {
     console.error(`run ${r} ${v}: p50 ${fmtUs(s[s.length >> 1]!)}, p90 ${fmtUs(s[Math.floor(s.length * 0.9)]!)}`);
   }
 }
+// ---- part 2: cache decay over a gap (nothing else touched) -------------------------------------
+const LINES = 2_000;
+const block = new Uint8Array(1 << 20);
+block.fill(1);
+const readLines = (): number => {
+  let s = 0;
+  for (let l = 0; l < LINES; l++) s += block[(l * 64 * 17) & (block.length - 1)]!; // 17: not one set
+  return s;
+};
+type Gap = "none" | "sleep 200 µs" | "sleep 5 ms" | "spin 5 ms";
+const gaps: Gap[] = ["none", "sleep 200 µs", "sleep 5 ms", "spin 5 ms"];
+const decay: Record<Gap, number[]> = { none: [], "sleep 200 µs": [], "sleep 5 ms": [], "spin 5 ms": [] };
+let sink = 0;
+for (let k = 0; k < (QUICK ? 100 : 400) * gaps.length; k++) {
+  const g = gaps[k % gaps.length]!;
+  sink += readLines();
+  if (g === "sleep 200 µs") sleepMs(0.2);
+  else if (g === "sleep 5 ms") sleepMs(5);
+  else if (g === "spin 5 ms") {
+    const end = nowNs() + 5e6;
+    while (nowNs() < end);
+  }
+  const a = nowNs();
+  sink += readLines();
+  decay[g].push(nowNs() - a);
+}
+const decayP50 = Object.fromEntries(gaps.map((g) => [g, decay[g].sort((x, y) => x - y)[decay[g].length >> 1]!])) as Record<Gap, number>;
+if (sink === 0) console.error("(never)");
+
 const m = (v: Variant, k: "p50" | "p90") => median(results[v][k]);
 console.log(`\n## Keep-warm: one quote frame's parse-and-publish, every ${GAP_MS} ms (${RUNS} run(s) × ${FRAMES} frames; medians)\n`);
 console.log("| variant | p50 | p90 | p50 / hot |");
 console.log("|---|---|---|---|");
 for (const v of variants) console.log(`| ${v} | ${fmtUs(m(v, "p50"))} | ${fmtUs(m(v, "p90"))} | ${ratio(m(v, "p50"), m("hot", "p50"))}x |`);
 console.log(`\nwarm / cold p50: ${ratio(m("warm", "p50"), m("cold", "p50"))}x (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
+console.log(`\n## Cache decay on this host: ${LINES} cache lines read again after a gap that touched nothing else (p50 of ${decay.none.length} each)\n`);
+console.log("| gap | p50 | / no gap |");
+console.log("|---|---|---|");
+for (const g of gaps) console.log(`| ${g} | ${fmtUs(decayP50[g])} | ${ratio(decayP50[g], decayP50.none)}x |`);
 console.log(
   `BENCH_JSON ${JSON.stringify({
     bench: "keep-warm",
@@ -86,5 +125,6 @@ console.log(
     p50_ns: { cold: m("cold", "p50"), warm: m("warm", "p50"), hot: m("hot", "p50") },
     p90_ns: { cold: m("cold", "p90"), warm: m("warm", "p90"), hot: m("hot", "p90") },
     warm_over_cold_p50: ratio(m("warm", "p50"), m("cold", "p50")),
+    cache_decay_p50_ns: decayP50,
   })}`,
 );
