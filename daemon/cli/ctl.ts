@@ -84,6 +84,7 @@ function statusText(s: StatusDocument): string {
     `trading ${s.trading_state}, ${s.ready ? "ready" : "not ready"}; mode ${s.mode}, feed ${s.feed.kind}, broker ${s.broker}, strategy ${s.strategy.name}; up ${s.uptime_seconds} s`,
     `orders ${s.counts.orders_submitted} submitted, ${s.counts.open_orders} open, ${s.counts.fills} fills, ${s.counts.risk_rejects} refused by risk`,
     `positions: ${positions}`,
+    `risk day since ${s.risk_day.started_at ?? "(not started)"} (starts ${s.risk_day.starts_at}): P&L ${s.risk_day.day_pnl} USD, loss limit ${s.risk_day.daily_loss_limit || "off"}`,
   ].join("\n");
 }
 

@@ -348,6 +348,9 @@ export const RiskConfig = z
     max_quote_age_ms: integer(0, 86_400_000, "an integer from 0 to 86400000 (0 = off)").default(2_000),
     // Realized + unrealized loss of the day at which trading is HALTED (USD, 0 = off).
     daily_loss_limit: nonNegativeNumber("a number >= 0 (USD, 0 = off)").default(10_000),
+    // The risk day starts at this New York time ("HH:MM", 24 h; US pre-market opens at 04:00):
+    // from then daily_loss_limit counts the new day's P&L (a halt by it stays until resumed).
+    day_starts_at: z.string(expected('a time "HH:MM" (00:00 to 23:59, New York)')).regex(/^([01]\d|2[0-3]):[0-5]\d$/, expected('a time "HH:MM" (00:00 to 23:59, New York)')).default("04:00"),
     // Refuse an order with the same symbol, side and price as one sent this recently (0 = off).
     duplicate_window_ms: integer(0, 3_600_000, "an integer from 0 to 3600000 (0 = off)").default(500),
     // Refuse new orders while the feed is stale or disconnected (feed.stale_after_ms); false also

@@ -8,6 +8,7 @@ import { VERSION } from "../version.ts";
 import { FEED_STATE_NAMES } from "../supervisor.ts";
 import { BAD_INPUT_KINDS, FEED_STATUS_KINDS } from "../metrics/layouts.ts";
 import { nowNs } from "../shm/clock.ts";
+import { TRADING_TIME_ZONE, nextDayStartMs, minutesOfDay } from "../risk/trading-day.ts";
 
 function us(ns: number): number | null {
   return Number.isFinite(ns) ? Math.round(ns / 10) / 100 : null;
@@ -20,6 +21,8 @@ export function statusDocument(p: Pipeline) {
   const gauges = { feed: p.feedMetrics.readGauges(), strategy: p.strategyMetrics.readGauges(), execution: p.executionMetrics.readGauges() };
   const stages = stageSnapshots(p);
   const orders = p.table.orders();
+  const limits = p.riskLimits();
+  const dayStarted = gauges.strategy.risk_day_started_ms;
   return {
     version: VERSION,
     mode: p.config.mode,
@@ -41,6 +44,15 @@ export function statusDocument(p: Pipeline) {
     },
     broker: p.config.broker.kind,
     strategy: { name: p.config.strategy.name, failed: p.strategyFailure },
+    // The risk day: daily_loss_limit compares day_pnl (realized + unrealized since the day's start,
+    // USD, as the risk checks see it; updated once per strategy timer tick) with -limit.
+    risk_day: {
+      starts_at: `${limits.day_starts_at} ${TRADING_TIME_ZONE}`,
+      started_at: dayStarted > 0 ? new Date(dayStarted).toISOString() : null,
+      next_start: new Date(nextDayStartMs(Date.now(), minutesOfDay(limits.day_starts_at))).toISOString(),
+      day_pnl: Math.round(gauges.strategy.risk_day_pnl * 100) / 100,
+      daily_loss_limit: limits.daily_loss_limit,
+    },
     tuning: {
       enabled: p.threadPlanned,
       counts: Object.fromEntries(["applied", "unchanged", "skipped", "failed", "advice"].map((s) => [s, p.tuning.filter((a) => a.status === s).length])),

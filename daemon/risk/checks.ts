@@ -74,6 +74,8 @@ export interface RiskLimits {
   /** 0 = off. */
   duplicateWindowMs: number;
   refuseWhenFeedStale: boolean;
+  /** The risk day's start, minutes after midnight in New York (`day_starts_at`; trading-day.ts). */
+  dayStartMin: number;
 }
 
 /** State gate: HALTED and PAUSED refuse; REDUCING lets only an order that shrinks the position. */

@@ -26,7 +26,8 @@
  *
  * The daily loss is also checked whenever the P&L moves (a fill, or a quote of a symbol with a
  * position): at the limit the engine sets TRADING to HALTED, RISK_HALT to the reason, and calls
- * `onHalt` (the worker tells main, once per halt).
+ * `onHalt` (the worker tells main, once per halt). The day's P&L starts again at 0 at each start
+ * of a trading day (`newDay`: `day_starts_at`, New York time, trading-day.ts); a halt stays.
  *
  * Limits: read from the shared `RiskLimitsBlock` into `limits` when its sequence has moved, at
  * the start of a check (or of a loss check), so every check of one order sees one whole set.
@@ -55,6 +56,7 @@ import {
   type RiskLimits,
 } from "./checks.ts";
 import { RiskLedger } from "./ledger.ts";
+import { nextDayStartMs } from "./trading-day.ts";
 import { DuplicateGuard } from "./duplicate-guard.ts";
 import { emptyRiskLimits, type RiskLimitsBlock } from "./limits-block.ts";
 import { TradingState, W_BROKER_BUDGET, W_BROKER_READY, W_FEED_STALE, W_RISK_HALT, W_TRADING, type ControlBlock } from "../shm/control.ts";
@@ -147,6 +149,45 @@ export class RiskEngine {
       checkOrderRatePerMin(this.#perMin.countSince(nowNs, MINUTE_NS), l) ||
       checkDuplicate(l.duplicateWindowMs > 0 ? this.#recent.lastSent(s, buy, limitPx, nowNs - l.duplicateWindowMs * 1e6) : Number.NEGATIVE_INFINITY, nowNs, l)
     );
+  }
+
+  #dayStartMin = -1;
+  #dayStartedMs = Number.NaN;
+  #nextDayMs = Number.POSITIVE_INFINITY;
+
+  /** When this risk day started (UTC ms): the first `newDay` call, or the last start of a day. */
+  get dayStartedMs(): number {
+    return this.#dayStartedMs;
+  }
+
+  /** When the next risk day starts (UTC ms; +Infinity before the first `newDay`). */
+  get nextDayMs(): number {
+    return this.#nextDayMs;
+  }
+
+  /**
+   * The risk day, by the wall clock `nowMs` (UTC ms): once a trading day has started since the
+   * last call (`day_starts_at`, New York), the ledger's P&L starts again at 0 (positions are kept,
+   * at their marks) and the P&L of the day that ended is returned; otherwise NaN. The first call
+   * starts the first day (the daemon's start) and a change of `day_starts_at` moves the next
+   * start, neither resetting anything. A halt stays: trading resumes only when the operator says.
+   * Once per timer tick, not on the order path (allocates a little).
+   */
+  newDay(nowMs: number): number {
+    this.refreshLimits();
+    const start = this.limits.dayStartMin;
+    if (start !== this.#dayStartMin) {
+      if (this.#dayStartMin < 0) this.#dayStartedMs = nowMs;
+      this.#dayStartMin = start;
+      this.#nextDayMs = nextDayStartMs(nowMs, start);
+      return Number.NaN;
+    }
+    if (nowMs < this.#nextDayMs) return Number.NaN;
+    const ended = this.ledger.pnl();
+    this.ledger.resetDay();
+    this.#dayStartedMs = this.#nextDayMs;
+    this.#nextDayMs = nextDayStartMs(nowMs, start);
+    return ended;
   }
 
   /** An order that passed went out: it counts in the rate windows and the duplicate guard. */

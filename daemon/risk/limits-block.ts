@@ -24,7 +24,8 @@
  * | 10 | daily_loss_limit | USD |
  * | 11 | duplicate_window_ms | ms |
  * | 12 | refuse_when_feed_stale | 1 / 0 |
- * | 13–15 | spare | — |
+ * | 13 | day_starts_at | minutes after midnight, New York |
+ * | 14–15 | spare | — |
  *
  * Writer: `Atomics.store(seq, odd)`, plain stores of every field, `Atomics.store(seq, even)`.
  * Reader: load seq; if odd retry; copy every field; load seq again; retry if it moved. The
@@ -34,6 +35,7 @@
  */
 import type { RiskConfig } from "../config/schema.ts";
 import type { RiskLimits } from "./checks.ts";
+import { hhmmOf, minutesOfDay } from "./trading-day.ts";
 
 const WORDS = 16;
 const W_SEQ = 0;
@@ -49,6 +51,7 @@ const W_MAX_QUOTE_AGE_MS = 9;
 const W_DAILY_LOSS_LIMIT = 10;
 const W_DUPLICATE_WINDOW_MS = 11;
 const W_REFUSE_WHEN_FEED_STALE = 12;
+const W_DAY_START_MIN = 13;
 
 /** A `RiskLimits` with every field 0 (the target of a first `read`). */
 export function emptyRiskLimits(): RiskLimits {
@@ -65,6 +68,7 @@ export function emptyRiskLimits(): RiskLimits {
     dailyLossLimit: 0,
     duplicateWindowMs: 0,
     refuseWhenFeedStale: false,
+    dayStartMin: 0,
   };
 }
 
@@ -83,6 +87,7 @@ export function riskLimitsOf(risk: RiskConfig): RiskLimits {
     dailyLossLimit: risk.daily_loss_limit,
     duplicateWindowMs: risk.duplicate_window_ms,
     refuseWhenFeedStale: risk.refuse_when_feed_stale,
+    dayStartMin: minutesOfDay(risk.day_starts_at),
   };
 }
 
@@ -118,6 +123,7 @@ export class RiskLimitsBlock {
     f[W_DAILY_LOSS_LIMIT] = risk.daily_loss_limit;
     f[W_DUPLICATE_WINDOW_MS] = risk.duplicate_window_ms;
     f[W_REFUSE_WHEN_FEED_STALE] = risk.refuse_when_feed_stale ? 1 : 0;
+    f[W_DAY_START_MIN] = minutesOfDay(risk.day_starts_at);
     Atomics.store(this.i32, W_SEQ, seq + 2); // publish: even again, the whole change at once
   }
 
@@ -144,6 +150,7 @@ export class RiskLimitsBlock {
       into.dailyLossLimit = f[W_DAILY_LOSS_LIMIT]!;
       into.duplicateWindowMs = f[W_DUPLICATE_WINDOW_MS]!;
       into.refuseWhenFeedStale = f[W_REFUSE_WHEN_FEED_STALE] === 1;
+      into.dayStartMin = f[W_DAY_START_MIN]!;
       if (Atomics.load(this.i32, W_SEQ) === before) return before;
     }
   }
@@ -165,6 +172,7 @@ export class RiskLimitsBlock {
       daily_loss_limit: l.dailyLossLimit,
       duplicate_window_ms: l.duplicateWindowMs,
       refuse_when_feed_stale: l.refuseWhenFeedStale,
+      day_starts_at: hhmmOf(l.dayStartMin),
     });
   }
 }

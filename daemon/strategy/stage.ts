@@ -18,13 +18,14 @@ import { dirname } from "node:path";
 import type { WorkerInit, WorkerMessage } from "../workers/protocol.ts";
 import { SpscRing } from "../shm/ring.ts";
 import { Doorbell } from "../shm/doorbell.ts";
-import { ControlBlock, TradingState, W_FEED_DONE, W_STOP_STRATEGY, W_STRATEGY_FAILED, W_TRADING } from "../shm/control.ts";
+import { ControlBlock, TradingState, W_FEED_DONE, W_RISK_HALT, W_STOP_STRATEGY, W_STRATEGY_FAILED, W_TRADING } from "../shm/control.ts";
 import { QuoteBook } from "../shm/quote-book.ts";
 import { MetricsBlock, type CounterIndex, type GaugeIndex } from "../metrics/block.ts";
 import { StrategyMetrics } from "../metrics/layouts.ts";
 import { StrategyEngine } from "./engine.ts";
 import { RiskLimitsBlock } from "../risk/limits-block.ts";
-import { RISK_REASON_NAMES } from "../risk/checks.ts";
+import { RISK_REASON_NAMES, RiskReason } from "../risk/checks.ts";
+import { TRADING_TIME_ZONE, hhmmOf } from "../risk/trading-day.ts";
 import { WarmRig } from "./warmup.ts";
 import { loadStrategy } from "./load.ts";
 import { nowNs } from "../shm/clock.ts";
@@ -48,6 +49,8 @@ export class StrategyStage {
   readonly #hKeepWarm: ReturnType<MetricsBlock<typeof StrategyMetrics>["histogram"]>;
   readonly #gHeartbeat: GaugeIndex;
   readonly #gThreadCpu: GaugeIndex;
+  readonly #gDayPnl: GaugeIndex;
+  readonly #gDayStarted: GaugeIndex;
   readonly #timerNs: number;
   #nextTimer: number;
   #turns = 0;
@@ -112,6 +115,8 @@ export class StrategyStage {
     this.#gThreadCpu = m.gaugeIndex("thread_cpu");
     m.set(m.gaugeIndex("thread_id"), gettid());
     m.set(this.#gThreadCpu, schedGetcpu());
+    this.#gDayPnl = m.gaugeIndex("risk_day_pnl");
+    this.#gDayStarted = m.gaugeIndex("risk_day_started_ms");
 
     this.engine = new StrategyEngine({
       config: cfg,
@@ -141,7 +146,29 @@ export class StrategyStage {
     const md = this.md;
     const exec = this.exec;
     this.hasWork = () => md.available() > 0 || exec.available() > 0 || this.stopRequested() || (!this.#feedDoneSeen && control.get(W_FEED_DONE) !== 0);
+    this.#riskDay(); // the first risk day starts now
     this.engine.start();
+  }
+
+  /**
+   * The risk day (`risk.day_starts_at`, New York): at each start of a trading day the daily loss
+   * counts from 0 again (`RiskEngine.newDay`), said in the log; the day's P&L and start go to the
+   * gauges (`/status`, `/metrics`). On the timer tick, not per tick of market data.
+   */
+  #riskDay(): void {
+    const risk = this.engine.risk;
+    const ended = risk.newDay(Date.now());
+    if (!Number.isNaN(ended)) {
+      const c = this.#control;
+      const haltedByLoss = c.tradingState() === TradingState.HALTED && c.get(W_RISK_HALT) === RiskReason.DAILY_LOSS;
+      log.info(
+        `a new trading day started (${hhmmOf(risk.limits.dayStartMin)} ${TRADING_TIME_ZONE}): the day's P&L counts from 0 again (the day before ended at ${ended.toFixed(2)} USD)` +
+          (haltedByLoss ? "; trading stays HALTED by the day before's loss limit until the operator resumes it (POST /control/resume)" : ""),
+      );
+    }
+    const m = this.#m;
+    m.set(this.#gDayPnl, risk.ledger.pnl());
+    m.set(this.#gDayStarted, risk.dayStartedMs);
   }
 
   stopRequested(): boolean {
@@ -166,6 +193,7 @@ export class StrategyStage {
         m.add(this.#cWaits, w - this.#waitsSeen);
         this.#waitsSeen = w;
       }
+      this.#riskDay();
       this.engine.timer(now);
     }
     if ((++this.#turns & 1023) === 0) m.add(this.#cTurns, 1024);

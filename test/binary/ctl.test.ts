@@ -47,6 +47,7 @@ describe("tradingd ctl against the compiled daemon", () => {
   test("status prints a short summary; --json the whole document", async () => {
     const text = await ctl(["status", "--config", config]);
     expect([text.code, text.stdout.split("\n")[0]]).toEqual([0, expect.stringMatching(/^trading active, ready; mode dry-run, feed synthetic, broker sim, strategy threshold; up [\d.]+ s$/)]);
+    expect(text.stdout.split("\n")[3]).toMatch(/^risk day since \d{4}-\d\d-\d\dT[\d:.]+Z \(starts 04:00 America\/New_York\): P&L -?[\d.]+ USD, loss limit 10000$/);
     const json = await ctl(["status", "--config", config, "--json"]);
     expect(json.code).toBe(0);
     expect((JSON.parse(json.stdout) as StatusDocument).trading_state).toBe("active");

@@ -123,6 +123,7 @@ describe("defaults", () => {
         daily_loss_limit: 10_000,
         duplicate_window_ms: 500,
         refuse_when_feed_stale: true,
+        day_starts_at: "04:00",
       },
       rings: { market_data: { slots: 65_536, when_full: "drop" }, orders: { slots: 4096 }, exec_events: { slots: 4096 } },
       threads: {

@@ -80,6 +80,22 @@ describe("HTTP routes of a running pipeline", () => {
     if (filled) expect(filled.fills).toBeGreaterThan(0);
   });
 
+  test("/status shows the risk day (its New York start, when this one started, the next start, its P&L) and /metrics its P&L", async () => {
+    const s = (await (await app.request("/status")).json()) as StatusDocument;
+    const now = Date.now();
+    const started = Date.parse(s.risk_day.started_at ?? "");
+    const next = Date.parse(s.risk_day.next_start);
+    const text = await (await app.request("/metrics")).text();
+    expect({
+      startsAt: s.risk_day.starts_at,
+      limit: s.risk_day.daily_loss_limit,
+      startedInThisRun: started <= now && started >= now - p.uptimeSeconds() * 1000 - 1_000,
+      nextWithinADay: next > now && next <= now + 25 * 3_600_000,
+      pnlIsANumber: Number.isFinite(s.risk_day.day_pnl),
+      metric: /^tradingd_risk_day_pnl_usd -?\d/m.test(text),
+    }).toEqual({ startsAt: "04:00 America/New_York", limit: 10_000, startedInThisRun: true, nextWithinADay: true, pnlIsANumber: true, metric: true });
+  });
+
   test("/metrics is Prometheus text with the stage histograms in seconds and _total counters", async () => {
     const res = await app.request("/metrics");
     expect(res.status).toBe(200);

@@ -126,6 +126,18 @@ describe("control routes", () => {
     expect(p.riskLimits()).toEqual({ ...before, max_order_qty: 7, max_open_orders: 3 });
     expect(await answer(await app.request("/risk", { headers: AUTH }))).toEqual({ status: 200, body: p.riskLimits() });
   });
+
+  test("PUT /risk moves the risk day's start (New York HH:MM); a time that is not one is refused and changes nothing", async () => {
+    const { app, p } = fixture();
+    const put = async (body: unknown) => answer(await app.request("/risk", { method: "PUT", headers: AUTH, body: JSON.stringify(body) }));
+    const moved = await put({ day_starts_at: "09:30" });
+    const refused = await put({ day_starts_at: "9:30" });
+    expect({ moved: moved.status, refused, now: p.riskLimits().day_starts_at }).toEqual({
+      moved: 200,
+      refused: { status: 400, body: { error: "invalid risk limits", errors: [{ path: "day_starts_at", message: 'expected a time "HH:MM" (00:00 to 23:59, New York)' }] } },
+      now: "09:30",
+    });
+  });
 });
 
 describe("bad requests: 400 with the path of each problem, nothing changed", () => {

@@ -36,6 +36,7 @@ const LIMITS: RiskLimits = Object.freeze({
   dailyLossLimit: 10_000,
   duplicateWindowMs: 500,
   refuseWhenFeedStale: true,
+  dayStartMin: 240,
 });
 
 const name = (r: RiskReason) => RISK_REASON_NAMES[r];

@@ -214,6 +214,89 @@ describe("P&L, gross exposure and the daily loss limit", () => {
   });
 });
 
+describe("the risk day (day_starts_at, New York)", () => {
+  // 2026-11-27 is in winter time: 04:00 New York is 09:00 UTC.
+  const at = (iso: string) => Date.parse(iso);
+
+  test("the loss of a day counts from 0 at 04:00 New York: positions are kept at their marks, the day that ended is returned", () => {
+    const r = rig({ daily_loss_limit: 1_000, duplicate_window_ms: 0 });
+    const first = r.engine.newDay(at("2026-11-27T15:00:00Z")); // the daemon starts: the first day
+    r.quote(0, 99.75, 100.25);
+    r.engine.onFill(0, 100, 100); // long 100 at 100
+    r.quote(0, 95.75, 96.25); // mid 96: -400
+    const evening = r.engine.newDay(at("2026-11-28T08:59:59Z")); // 03:59:59 New York: still the same day
+    const pnlBefore = r.engine.ledger.pnl();
+    const ended = r.engine.newDay(at("2026-11-28T09:00:00Z")); // 04:00 New York
+    const pnlAfter = r.engine.ledger.pnl();
+    r.quote(0, 94.75, 95.25); // mid 95: -100 on the new day
+    expect({
+      first,
+      startedAt: new Date(r.engine.dayStartedMs).toISOString(),
+      evening,
+      pnlBefore,
+      ended,
+      pnlAfter,
+      position: r.engine.ledger.positions[0],
+      newDayPnl: r.engine.ledger.pnl(),
+      next: new Date(r.engine.nextDayMs).toISOString(),
+      state: r.state(),
+    }).toEqual({
+      first: Number.NaN,
+      startedAt: "2026-11-28T09:00:00.000Z",
+      evening: Number.NaN,
+      pnlBefore: -400,
+      ended: -400,
+      pnlAfter: 0,
+      position: 100,
+      newDayPnl: -100,
+      next: "2026-11-29T09:00:00.000Z",
+      state: "active",
+    });
+  });
+
+  test("a loss that halted yesterday does not count today, but the halt stays until the operator resumes", () => {
+    const r = rig({ daily_loss_limit: 500, duplicate_window_ms: 0 });
+    r.engine.newDay(at("2026-11-27T20:00:00Z"));
+    r.quote(0, 99.75, 100.25);
+    r.engine.onFill(0, 100, 100);
+    r.engine.onFill(0, -100, 95); // realized -500: halted
+    const halted = r.state();
+    const ended = r.engine.newDay(at("2026-11-28T09:00:01Z"));
+    const stillHalted = { state: r.state(), order: r.order("buy", 1, 100.25) };
+    r.control.set(W_TRADING, TradingState.ACTIVE); // the operator resumes
+    expect({ halted, ended, stillHalted, resumed: r.order("buy", 1, 100.25), state: r.state(), halts: r.halts.length }).toEqual({
+      halted: "halted",
+      ended: -500,
+      stillHalted: { state: "halted", order: "halted" },
+      resumed: "ok",
+      state: "active",
+      halts: 1,
+    });
+  });
+
+  test("a new day_starts_at (at run time) moves the next start and resets nothing; summer time is New York's", () => {
+    const r = rig({ duplicate_window_ms: 0 });
+    r.engine.newDay(at("2026-07-01T12:00:00Z")); // 08:00 New York (EDT)
+    const next0400 = new Date(r.engine.nextDayMs).toISOString();
+    r.quote(0, 99.75, 100.25);
+    r.engine.onFill(0, 10, 100);
+    r.quote(0, 98.75, 99.25); // -10
+    r.limits.write(RiskConfig.parse({ duplicate_window_ms: 0, day_starts_at: "09:30" }));
+    const onChange = r.engine.newDay(at("2026-07-01T12:30:00Z"));
+    const pnlKept = r.engine.ledger.pnl();
+    const next0930 = new Date(r.engine.nextDayMs).toISOString();
+    const atOpen = r.engine.newDay(at("2026-07-01T13:30:00Z")); // 09:30 New York, the same day
+    expect({ next0400, onChange, pnlKept, next0930, atOpen, pnl: r.engine.ledger.pnl() }).toEqual({
+      next0400: "2026-07-02T08:00:00.000Z",
+      onChange: Number.NaN,
+      pnlKept: -10,
+      next0930: "2026-07-01T13:30:00.000Z",
+      atOpen: -10,
+      pnl: 0,
+    });
+  });
+});
+
 describe("limits from the shared block", () => {
   test("a write is taken whole by the next check", () => {
     const r = rig({ max_order_qty: 100, duplicate_window_ms: 0 });

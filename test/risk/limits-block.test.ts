@@ -12,7 +12,7 @@ const C_WRITES = 1;
 
 describe("RiskLimitsBlock in one thread", () => {
   test("a block created from the config reads back as the config, in the checks' names and as config keys", () => {
-    const cfg = RiskConfig.parse({ max_order_qty: 7, collar_bps: 0, refuse_when_feed_stale: false, daily_loss_limit: 1234.5 });
+    const cfg = RiskConfig.parse({ max_order_qty: 7, collar_bps: 0, refuse_when_feed_stale: false, daily_loss_limit: 1234.5, day_starts_at: "09:05" });
     const block = RiskLimitsBlock.create(cfg);
     const other = new RiskLimitsBlock(block.sab); // another thread's view of the same memory
     const into = emptyRiskLimits();
@@ -46,7 +46,8 @@ function setOf(l: RiskLimits): 0 | 1 | 3 {
     l.maxQuoteAgeMs === BASE.max_quote_age_ms * k &&
     l.dailyLossLimit === BASE.daily_loss_limit * k &&
     l.duplicateWindowMs === BASE.duplicate_window_ms * k &&
-    l.refuseWhenFeedStale === (k === 1);
+    l.refuseWhenFeedStale === (k === 1) &&
+    l.dayStartMin === (k === 1 ? 240 : 720);
   return whole ? k : 0;
 }
 

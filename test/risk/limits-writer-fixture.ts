@@ -4,7 +4,8 @@
  * to stop.
  *
  * Write k = 1, 2, …: every numeric limit is `BASE × (odd k ? 1 : 3)`, and refuse_when_feed_stale
- * is true exactly in the ×1 set. A reader that ever holds fields of both sets read a torn change.
+ * is true exactly in the ×1 set, day_starts_at 04:00 in the ×1 set and 12:00 in the other. A
+ * reader that ever holds fields of both sets read a torn change.
  *
  * Control words (Int32 over `controlSab`): [0] STOP, set by main to end the run; [1] WRITES, the
  * writer's last k (published with Atomics.store so main can wait for progress).
@@ -31,12 +32,13 @@ export const BASE = {
   daily_loss_limit: 5_000,
   duplicate_window_ms: 100,
   refuse_when_feed_stale: true,
+  day_starts_at: "04:00",
 } as const satisfies RiskConfig;
 
 export function scaled(k: 1 | 3): RiskConfig {
-  const out: Record<string, number | boolean> = {};
-  for (const [key, v] of Object.entries(BASE)) out[key] = typeof v === "number" ? v * k : k === 1;
-  return out as RiskConfig;
+  const out: Record<string, number | boolean | string> = {};
+  for (const [key, v] of Object.entries(BASE)) out[key] = typeof v === "number" ? v * k : typeof v === "boolean" ? k === 1 : k === 1 ? "04:00" : "12:00";
+  return out as unknown as RiskConfig;
 }
 
 export type WriterRequest = { limitsSab: SharedArrayBuffer; controlSab: SharedArrayBuffer };
