@@ -20,7 +20,7 @@ import { RiskConfig, type Config } from "./config/schema.ts";
 import { RiskLimitsBlock } from "./risk/limits-block.ts";
 import { SpscRing } from "./shm/ring.ts";
 import { Doorbell } from "./shm/doorbell.ts";
-import { ControlBlock, TradingState, W_BROKER_READY, W_CANCEL_ALL_ACK, W_CANCEL_ALL_SEQ, W_FLATTEN_ACK, W_FLATTEN_SEQ, W_STOP_EXECUTION, W_STOP_FEED, W_STOP_STRATEGY, W_TRADING, TRADING_STATE_NAMES } from "./shm/control.ts";
+import { ControlBlock, TradingState, W_BROKER_READY, W_CANCEL_ALL_ACK, W_CANCEL_ALL_SEQ, W_FLATTEN_ACK, W_FLATTEN_SEQ, W_STOP_EXECUTION, W_STOP_FEED, W_STOP_STRATEGY, W_TRADING, W_RISK_HALT, TRADING_STATE_NAMES } from "./shm/control.ts";
 import { QuoteBook } from "./shm/quote-book.ts";
 import { OrderTable } from "./shm/order-table.ts";
 import { MetricsBlock } from "./metrics/block.ts";
@@ -276,7 +276,9 @@ export class Pipeline {
     this.#failed.resolve(err);
   }
 
+  /** The operator's trading state. Any state but HALTED ends a risk halt: RISK_HALT goes back to 0. */
   setTradingState(state: TradingState): void {
+    if (state !== TradingState.HALTED) this.control.set(W_RISK_HALT, 0);
     this.control.set(W_TRADING, state);
   }
 

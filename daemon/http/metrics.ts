@@ -136,7 +136,7 @@ export function renderMetrics(p: Pipeline, actions?: ControlActions): string {
       "Filled position per symbol (signed shares).",
       p.table.positions(p.symbols.length).map((r) => ({ labels: { symbol: p.symbols[r.symbolId]! }, value: r.qty })),
     ),
-    gauge("tradingd_risk_day_pnl_usd", "P&L of the risk day (since risk.day_starts_at, New York), as daily_loss_limit sees it; updated once per strategy timer tick.", [{ value: sg.risk_day_pnl }]),
+    gauge("tradingd_risk_day_pnl_usd", "P&L of the risk day (since risk.day_starts_at, New York), as daily_loss_limit sees it; updated about once a second.", [{ value: sg.risk_day_pnl }]),
     gauge("tradingd_resident_memory_bytes", "Resident set size of the process.", [{ value: mem.rss }]),
     ...(p.tuning.length > 0 ? [tuningMetricFamily(p.tuning)] : []),
     ...(actions

@@ -8,7 +8,7 @@ import { VERSION } from "../version.ts";
 import { FEED_STATE_NAMES } from "../supervisor.ts";
 import { BAD_INPUT_KINDS, FEED_STATUS_KINDS } from "../metrics/layouts.ts";
 import { nowNs } from "../shm/clock.ts";
-import { TRADING_TIME_ZONE, nextDayStartMs, minutesOfDay } from "../risk/trading-day.ts";
+import { TRADING_TIME_ZONE } from "../risk/trading-day.ts";
 
 function us(ns: number): number | null {
   return Number.isFinite(ns) ? Math.round(ns / 10) / 100 : null;
@@ -23,6 +23,7 @@ export function statusDocument(p: Pipeline) {
   const orders = p.table.orders();
   const limits = p.riskLimits();
   const dayStarted = gauges.strategy.risk_day_started_ms;
+  const dayNext = gauges.strategy.risk_day_next_ms;
   return {
     version: VERSION,
     mode: p.config.mode,
@@ -45,11 +46,11 @@ export function statusDocument(p: Pipeline) {
     broker: p.config.broker.kind,
     strategy: { name: p.config.strategy.name, failed: p.strategyFailure },
     // The risk day: daily_loss_limit compares day_pnl (realized + unrealized since the day's start,
-    // USD, as the risk checks see it; updated once per strategy timer tick) with -limit.
+    // USD, as the risk checks see it; the strategy worker updates these about once a second).
     risk_day: {
       starts_at: `${limits.day_starts_at} ${TRADING_TIME_ZONE}`,
       started_at: dayStarted > 0 ? new Date(dayStarted).toISOString() : null,
-      next_start: new Date(nextDayStartMs(Date.now(), minutesOfDay(limits.day_starts_at))).toISOString(),
+      next_start: dayNext > 0 && Number.isFinite(dayNext) ? new Date(dayNext).toISOString() : null,
       day_pnl: Math.round(gauges.strategy.risk_day_pnl * 100) / 100,
       daily_loss_limit: limits.daily_loss_limit,
     },

@@ -52,8 +52,9 @@ export const StrategyMetrics = defineLayout({
     "keep_warm_runs",
     ...(RISK_REJECT_COUNTERS as `risk_reject_${(typeof RISK_REASON_NAMES)[number]}`[]),
   ],
-  // The risk day (daily_loss_limit): its P&L in USD as the risk checks see it, and its start (UTC ms).
-  gauges: [...COMMON_GAUGES, "risk_day_pnl", "risk_day_started_ms"],
+  // The risk day (daily_loss_limit): its P&L in USD as the risk checks see it, its start and the
+  // next start (UTC ms).
+  gauges: [...COMMON_GAUGES, "risk_day_pnl", "risk_day_started_ms", "risk_day_next_ms"],
   histograms: ["md_hop", "decision", "exec_hop", "keep_warm"],
 } as const);
 

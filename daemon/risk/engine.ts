@@ -56,7 +56,7 @@ import {
   type RiskLimits,
 } from "./checks.ts";
 import { RiskLedger } from "./ledger.ts";
-import { nextDayStartMs } from "./trading-day.ts";
+import { lastDayStartMs, nextDayStartMs } from "./trading-day.ts";
 import { DuplicateGuard } from "./duplicate-guard.ts";
 import { emptyRiskLimits, type RiskLimitsBlock } from "./limits-block.ts";
 import { TradingState, W_BROKER_BUDGET, W_BROKER_READY, W_FEED_STALE, W_RISK_HALT, W_TRADING, type ControlBlock } from "../shm/control.ts";
@@ -155,7 +155,7 @@ export class RiskEngine {
   #dayStartedMs = Number.NaN;
   #nextDayMs = Number.POSITIVE_INFINITY;
 
-  /** When this risk day started (UTC ms): the first `newDay` call, or the last start of a day. */
+  /** When this risk day started (UTC ms): the first `newDay` call, or the last day start it passed. */
   get dayStartedMs(): number {
     return this.#dayStartedMs;
   }
@@ -168,25 +168,37 @@ export class RiskEngine {
   /**
    * The risk day, by the wall clock `nowMs` (UTC ms): once a trading day has started since the
    * last call (`day_starts_at`, New York), the ledger's P&L starts again at 0 (positions are kept,
-   * at their marks) and the P&L of the day that ended is returned; otherwise NaN. The first call
-   * starts the first day (the daemon's start) and a change of `day_starts_at` moves the next
-   * start, neither resetting anything. A halt stays: trading resumes only when the operator says.
-   * Once per timer tick, not on the order path (allocates a little).
+   * at their marks) and the P&L of the day that ended is returned; otherwise NaN. Several days
+   * passed at once (a host asleep) are one reset. The first call starts the first day (the
+   * daemon's start). A change of `day_starts_at` takes effect from the next start, after a start
+   * already due under the old one is taken. A wall clock stepped back before the day's start
+   * moves the next start back with it (nothing is reset). A halt stays: trading resumes only
+   * when the operator says. About once a second, not on the order path (allocates a little).
    */
   newDay(nowMs: number): number {
     this.refreshLimits();
     const start = this.limits.dayStartMin;
-    if (start !== this.#dayStartMin) {
-      if (this.#dayStartMin < 0) this.#dayStartedMs = nowMs;
+    if (this.#dayStartMin < 0) {
       this.#dayStartMin = start;
+      this.#dayStartedMs = nowMs;
       this.#nextDayMs = nextDayStartMs(nowMs, start);
       return Number.NaN;
     }
-    if (nowMs < this.#nextDayMs) return Number.NaN;
-    const ended = this.ledger.pnl();
-    this.ledger.resetDay();
-    this.#dayStartedMs = this.#nextDayMs;
-    this.#nextDayMs = nextDayStartMs(nowMs, start);
+    if (nowMs < this.#dayStartedMs) {
+      // The clock went back (a step by NTP, a VM restored): the next start is reckoned from now.
+      this.#dayStartedMs = lastDayStartMs(nowMs, this.#dayStartMin);
+      this.#nextDayMs = nextDayStartMs(nowMs, this.#dayStartMin);
+    }
+    let ended = Number.NaN;
+    if (nowMs >= this.#nextDayMs) {
+      ended = this.ledger.pnl();
+      this.ledger.resetDay();
+      this.#dayStartedMs = lastDayStartMs(nowMs, this.#dayStartMin);
+    }
+    if (start !== this.#dayStartMin || !Number.isNaN(ended)) {
+      this.#dayStartMin = start;
+      this.#nextDayMs = nextDayStartMs(nowMs, start);
+    }
     return ended;
   }
 

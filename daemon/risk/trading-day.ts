@@ -51,10 +51,24 @@ export function newYorkOffsetMs(utcMs: number): number {
 function newYorkToUtc(y: number, m0: number, d: number, minutes: number): number {
   const wall = Date.UTC(y, m0, d, 0, minutes);
   // Two passes: the offset at the guess, then at the instant it gives (a DST change in between).
-  // A wall time skipped by the spring-forward gap (02:30 on that day) maps to the instant after it.
+  // A wall time skipped by the spring-forward gap maps to the same wall time an hour later (02:30
+  // on that day is 03:30 EDT), as if the clock had not jumped.
   const first = wall - newYorkOffsetMs(wall);
   const second = wall - newYorkOffsetMs(first);
   return localAsUtc(second) === wall ? second : first;
+}
+
+/** The last start of a trading day (New York `minutes` after midnight) at or before `atMs` (UTC ms). */
+export function lastDayStartMs(atMs: number, minutes: number): number {
+  const local = new Date(localAsUtc(atMs));
+  const y = local.getUTCFullYear();
+  const m0 = local.getUTCMonth();
+  const d = local.getUTCDate();
+  for (let k = 0; k < 3; k++) {
+    const t = newYorkToUtc(y, m0, d - k, minutes);
+    if (t <= atMs) return t;
+  }
+  throw new Error(`no trading-day start found before ${new Date(atMs).toISOString()}`); // unreachable
 }
 
 /** The first start of a trading day (New York `minutes` after midnight) strictly after `afterMs` (UTC ms). */

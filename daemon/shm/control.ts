@@ -21,7 +21,7 @@
  * | 11 | `FLATTEN_SEQ` | main | incremented to ask the execution worker to cancel everything and close every position |
  * | 12 | `CANCEL_ALL_ACK` | execution | the last CANCEL_ALL_SEQ it acted on: every order it sends after this store saw the halt |
  * | 13 | `FLATTEN_ACK` | execution | the last FLATTEN_SEQ it acted on |
- * | 14 | `RISK_HALT` | strategy | the RiskReason (`risk/checks.ts`) for which risk set TRADING to HALTED (daily_loss), 0 none; main may clear it |
+ * | 14 | `RISK_HALT` | strategy | the RiskReason (`risk/checks.ts`) for which risk set TRADING to HALTED (daily_loss), 0 none; main clears it when the operator sets another state |
  */
 
 export const enum TradingState {

@@ -32,6 +32,9 @@ import { nowNs } from "../shm/clock.ts";
 import { logger } from "../log.ts";
 import { gettid, schedGetcpu } from "../../ffi/libc.ts";
 
+/** How often the turns look at the wall clock for the risk day's start (and update its gauges). */
+const DAY_CHECK_NS = 1e9;
+
 const log = logger("strategy");
 
 export class StrategyStage {
@@ -51,6 +54,8 @@ export class StrategyStage {
   readonly #gThreadCpu: GaugeIndex;
   readonly #gDayPnl: GaugeIndex;
   readonly #gDayStarted: GaugeIndex;
+  readonly #gDayNext: GaugeIndex;
+  #nextDayCheck = 0;
   readonly #timerNs: number;
   #nextTimer: number;
   #turns = 0;
@@ -117,6 +122,7 @@ export class StrategyStage {
     m.set(this.#gThreadCpu, schedGetcpu());
     this.#gDayPnl = m.gaugeIndex("risk_day_pnl");
     this.#gDayStarted = m.gaugeIndex("risk_day_started_ms");
+    this.#gDayNext = m.gaugeIndex("risk_day_next_ms");
 
     this.engine = new StrategyEngine({
       config: cfg,
@@ -147,13 +153,15 @@ export class StrategyStage {
     const exec = this.exec;
     this.hasWork = () => md.available() > 0 || exec.available() > 0 || this.stopRequested() || (!this.#feedDoneSeen && control.get(W_FEED_DONE) !== 0);
     this.#riskDay(); // the first risk day starts now
+    this.#nextDayCheck = nowNs() + DAY_CHECK_NS;
     this.engine.start();
   }
 
   /**
    * The risk day (`risk.day_starts_at`, New York): at each start of a trading day the daily loss
-   * counts from 0 again (`RiskEngine.newDay`), said in the log; the day's P&L and start go to the
-   * gauges (`/status`, `/metrics`). On the timer tick, not per tick of market data.
+   * counts from 0 again (`RiskEngine.newDay`), said in the log; the day's P&L, start and next
+   * start go to the gauges (`/status`, `/metrics`). Every DAY_CHECK_NS of the turns, whatever the
+   * strategy's timer interval; never per tick of market data.
    */
   #riskDay(): void {
     const risk = this.engine.risk;
@@ -169,6 +177,7 @@ export class StrategyStage {
     const m = this.#m;
     m.set(this.#gDayPnl, risk.ledger.pnl());
     m.set(this.#gDayStarted, risk.dayStartedMs);
+    m.set(this.#gDayNext, risk.nextDayMs);
   }
 
   stopRequested(): boolean {
@@ -185,6 +194,10 @@ export class StrategyStage {
     const worked = this.engine.drainMarketData() + this.engine.drainExecEvents() > 0;
     const now = nowNs();
     const m = this.#m;
+    if (now >= this.#nextDayCheck) {
+      this.#nextDayCheck = now + DAY_CHECK_NS;
+      this.#riskDay();
+    }
     if (now >= this.#nextTimer) {
       this.#nextTimer = now + this.#timerNs;
       m.set(this.#gThreadCpu, schedGetcpu());
@@ -193,7 +206,6 @@ export class StrategyStage {
         m.add(this.#cWaits, w - this.#waitsSeen);
         this.#waitsSeen = w;
       }
-      this.#riskDay();
       this.engine.timer(now);
     }
     if ((++this.#turns & 1023) === 0) m.add(this.#cTurns, 1024);

@@ -84,7 +84,7 @@ describe("HTTP routes of a running pipeline", () => {
     const s = (await (await app.request("/status")).json()) as StatusDocument;
     const now = Date.now();
     const started = Date.parse(s.risk_day.started_at ?? "");
-    const next = Date.parse(s.risk_day.next_start);
+    const next = Date.parse(s.risk_day.next_start ?? "");
     const text = await (await app.request("/metrics")).text();
     expect({
       startsAt: s.risk_day.starts_at,
@@ -94,6 +94,21 @@ describe("HTTP routes of a running pipeline", () => {
       pnlIsANumber: Number.isFinite(s.risk_day.day_pnl),
       metric: /^tradingd_risk_day_pnl_usd -?\d/m.test(text),
     }).toEqual({ startsAt: "04:00 America/New_York", limit: 10_000, startedInThisRun: true, nextWithinADay: true, pnlIsANumber: true, metric: true });
+  });
+
+  test("a new day_starts_at reaches the strategy worker's risk day within about a second (/status next_start moves)", async () => {
+    const nextStart = async () => ((await (await app.request("/status")).json()) as StatusDocument).risk_day.next_start;
+    const before = await nextStart();
+    const original = p.riskLimits();
+    // 23:59 New York is 04:59 or 03:59 UTC the next day: never the 04:00 start's instant.
+    p.setRiskLimits({ ...original, day_starts_at: "23:59" });
+    try {
+      await waitUntil(async () => (await nextStart())?.endsWith(":59:00.000Z") === true, "next_start to move to 23:59 New York");
+      const moved = Date.parse((await nextStart())!);
+      expect({ before: before?.endsWith(":00:00.000Z"), movedAhead: moved > Date.now(), withinADay: moved - Date.now() <= 24 * 3_600_000 }).toEqual({ before: true, movedAhead: true, withinADay: true });
+    } finally {
+      p.setRiskLimits(original);
+    }
   });
 
   test("/metrics is Prometheus text with the stage histograms in seconds and _total counters", async () => {

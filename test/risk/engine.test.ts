@@ -274,6 +274,53 @@ describe("the risk day (day_starts_at, New York)", () => {
     });
   });
 
+  test("a host asleep over a weekend: one reset, and the day started at the last start passed, not the first", () => {
+    const r = rig({ duplicate_window_ms: 0 });
+    r.engine.newDay(at("2026-11-27T15:00:00Z"));
+    r.quote(0, 99.75, 100.25);
+    r.engine.onFill(0, 10, 100);
+    r.quote(0, 98.75, 99.25); // -10
+    const ended = r.engine.newDay(at("2026-11-30T15:00:00Z"));
+    expect({ ended, pnl: r.engine.ledger.pnl(), started: new Date(r.engine.dayStartedMs).toISOString(), next: new Date(r.engine.nextDayMs).toISOString() }).toEqual({
+      ended: -10,
+      pnl: 0,
+      started: "2026-11-30T09:00:00.000Z",
+      next: "2026-12-01T09:00:00.000Z",
+    });
+  });
+
+  test("a wall clock stepped forward then back: the real start still resets the day", () => {
+    const r = rig({ duplicate_window_ms: 0 });
+    r.engine.newDay(at("2026-11-27T15:00:00Z"));
+    r.quote(0, 99.75, 100.25);
+    r.engine.onFill(0, 10, 100);
+    r.quote(0, 98.75, 99.25); // -10
+    const wrong = r.engine.newDay(at("2026-11-28T10:00:00Z")); // a clock a day ahead: reset (it cannot know)
+    const back = r.engine.newDay(at("2026-11-27T15:05:00Z")); // stepped back by NTP: nothing reset
+    r.quote(0, 96.75, 97.25); // mid 97: -20 since the wrong reset
+    const pnlBeforeStart = r.engine.ledger.pnl();
+    const real = r.engine.newDay(at("2026-11-28T09:00:01Z"));
+    expect({ wrong, back, pnlBeforeStart, real, pnl: r.engine.ledger.pnl(), next: new Date(r.engine.nextDayMs).toISOString() }).toEqual({
+      wrong: -10,
+      back: Number.NaN,
+      pnlBeforeStart: -20,
+      real: -20,
+      pnl: 0,
+      next: "2026-11-29T09:00:00.000Z",
+    });
+  });
+
+  test("day_starts_at changed right after a start that was not yet taken: that start is taken first, then the new time", () => {
+    const r = rig({ duplicate_window_ms: 0 });
+    r.engine.newDay(at("2026-11-27T15:00:00Z"));
+    r.quote(0, 99.75, 100.25);
+    r.engine.onFill(0, 10, 100);
+    r.quote(0, 95.75, 96.25); // -40
+    r.limits.write(RiskConfig.parse({ duplicate_window_ms: 0, day_starts_at: "03:00" }));
+    const ended = r.engine.newDay(at("2026-11-28T09:00:00.900Z")); // 04:00 passed under the old time
+    expect({ ended, pnl: r.engine.ledger.pnl(), next: new Date(r.engine.nextDayMs).toISOString() }).toEqual({ ended: -40, pnl: 0, next: "2026-11-29T08:00:00.000Z" });
+  });
+
   test("a new day_starts_at (at run time) moves the next start and resets nothing; summer time is New York's", () => {
     const r = rig({ duplicate_window_ms: 0 });
     r.engine.newDay(at("2026-07-01T12:00:00Z")); // 08:00 New York (EDT)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Pipeline } from "../../daemon/supervisor.ts";
 import { parseConfigText } from "../../daemon/config/load.ts";
-import { W_RISK_HALT } from "../../daemon/shm/control.ts";
+import { TradingState, W_RISK_HALT } from "../../daemon/shm/control.ts";
 import { RISK_REASON_NAMES } from "../../daemon/risk/checks.ts";
 import { waitUntil } from "../support/wait.ts";
 
@@ -71,5 +71,11 @@ risk: { max_orders_per_sec: 100000, max_orders_per_min: 1000000, duplicate_windo
       reason: "daily_loss",
       lossAtLeastLimit: true,
     });
+    // The operator takes over: another state ends the risk halt's word (a later halt by hand is not the loss limit's).
+    p.setRiskLimits({ ...p.riskLimits(), daily_loss_limit: 0 });
+    p.setTradingState(TradingState.PAUSED);
+    const afterPause = p.control.get(W_RISK_HALT);
+    p.setTradingState(TradingState.HALTED);
+    expect({ afterPause, afterManualHalt: p.control.get(W_RISK_HALT), state: p.tradingStateName() }).toEqual({ afterPause: 0, afterManualHalt: 0, state: "halted" });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { hhmmOf, minutesOfDay, newYorkOffsetMs, nextDayStartMs } from "../../daemon/risk/trading-day.ts";
+import { hhmmOf, lastDayStartMs, minutesOfDay, newYorkOffsetMs, nextDayStartMs } from "../../daemon/risk/trading-day.ts";
 
 const next = (afterIso: string, hhmm = "04:00") => new Date(nextDayStartMs(Date.parse(afterIso), minutesOfDay(hhmm))).toISOString();
 
@@ -37,6 +37,23 @@ describe("the trading day's start in New York", () => {
       fallSunday: "2026-11-02T09:00:00.000Z",
       skippedTime: "2026-03-08T07:30:00.000Z",
       repeatedTime: "2026-11-01T05:30:00.000Z",
+    });
+  });
+
+  test("the last start at or before an instant: the start itself counts; across a clock change", () => {
+    const last = (atIso: string, hhmm = "04:00") => new Date(lastDayStartMs(Date.parse(atIso), minutesOfDay(hhmm))).toISOString();
+    expect({
+      afternoon: last("2026-11-27T18:00:00Z"),
+      atTheStart: last("2026-11-27T09:00:00Z"),
+      justBefore: last("2026-11-27T08:59:59.999Z"),
+      mondayAfterTheFallBack: last("2026-11-02T12:00:00Z"),
+      sundayOfTheFallBack: last("2026-11-01T10:00:00Z"),
+    }).toEqual({
+      afternoon: "2026-11-27T09:00:00.000Z",
+      atTheStart: "2026-11-27T09:00:00.000Z",
+      justBefore: "2026-11-26T09:00:00.000Z",
+      mondayAfterTheFallBack: "2026-11-02T09:00:00.000Z",
+      sundayOfTheFallBack: "2026-11-01T09:00:00.000Z",
     });
   });
 
