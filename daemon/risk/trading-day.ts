@@ -5,7 +5,7 @@
  * time is New York's (from the runtime's time-zone data): 04:00 is 09:00 UTC in winter and
  * 08:00 UTC in summer.
  *
- * Not on the order path: the strategy worker asks once per timer tick whether a new day has
+ * Not on the order path: the strategy worker asks about once a second whether a new day has
  * started (`RiskEngine.newDay`).
  */
 
@@ -58,28 +58,20 @@ function newYorkToUtc(y: number, m0: number, d: number, minutes: number): number
   return localAsUtc(second) === wall ? second : first;
 }
 
+/** The day start (New York `minutes` after midnight) `days` days from `atMs`'s New York date. */
+function dayStart(atMs: number, minutes: number, days: number): number {
+  const local = new Date(localAsUtc(atMs));
+  return newYorkToUtc(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + days, minutes);
+}
+
 /** The last start of a trading day (New York `minutes` after midnight) at or before `atMs` (UTC ms). */
 export function lastDayStartMs(atMs: number, minutes: number): number {
-  const local = new Date(localAsUtc(atMs));
-  const y = local.getUTCFullYear();
-  const m0 = local.getUTCMonth();
-  const d = local.getUTCDate();
-  for (let k = 0; k < 3; k++) {
-    const t = newYorkToUtc(y, m0, d - k, minutes);
-    if (t <= atMs) return t;
-  }
-  throw new Error(`no trading-day start found before ${new Date(atMs).toISOString()}`); // unreachable
+  const today = dayStart(atMs, minutes, 0);
+  return today <= atMs ? today : dayStart(atMs, minutes, -1);
 }
 
 /** The first start of a trading day (New York `minutes` after midnight) strictly after `afterMs` (UTC ms). */
 export function nextDayStartMs(afterMs: number, minutes: number): number {
-  const local = new Date(localAsUtc(afterMs));
-  const y = local.getUTCFullYear();
-  const m0 = local.getUTCMonth();
-  const d = local.getUTCDate();
-  for (let k = 0; k < 3; k++) {
-    const t = newYorkToUtc(y, m0, d + k, minutes);
-    if (t > afterMs) return t;
-  }
-  throw new Error(`no trading-day start found after ${new Date(afterMs).toISOString()}`); // unreachable
+  const today = dayStart(afterMs, minutes, 0);
+  return today > afterMs ? today : dayStart(afterMs, minutes, 1);
 }
