@@ -96,7 +96,8 @@ export function statusDocument(p: Pipeline) {
     orders_by_status: Object.fromEntries(ORDER_STATUS_NAMES.slice(1).map((n, i) => [n, orders.filter((o) => o.status === i + 1).length])),
     positions: p.table
       .positions(p.symbols.length)
-      .filter((r) => r.fills > 0)
+      // As /positions: a symbol traded in this run, or held (the broker's position at startup).
+      .filter((r) => r.fills > 0 || r.qty !== 0)
       .map((r) => ({ symbol: p.symbols[r.symbolId], qty: r.qty, avg_price: r.avgPx, realized_pnl: Math.round(r.realizedPnl * 100) / 100, fills: r.fills })),
     latency_us: Object.fromEntries(
       STAGES.map((s) => {

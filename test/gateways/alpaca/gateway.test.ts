@@ -10,6 +10,8 @@ import { OrderJournal } from "../../../daemon/journal/index.ts";
 import { OrderStatus } from "../../../daemon/shm/order-table.ts";
 import { W_BROKER_READY } from "../../../daemon/shm/control.ts";
 import { waitUntil } from "../../support/wait.ts";
+import { statusDocument } from "../../../daemon/http/status.ts";
+import { positionsDocument } from "../../../daemon/http/orders.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -231,3 +233,26 @@ describe(`alpaca gateway against the fake (layout ${layout}, wait ${wait})`, () 
   });
 });
 }
+
+describe("alpaca gateway against the fake: a position held before the start", () => {
+  test("the broker's position is the strategy's, and /status (so `ctl status`) and /positions show it though it has no fill in this run", async () => {
+    const fake = await FakeAlpacaServer.start();
+    cleanups.push(() => fake.close());
+    fake.setQuote("AAPL", "99.99", "100.01");
+    const bought = await fetch(`${fake.url}/v2/orders`, {
+      method: "POST",
+      headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ symbol: "AAPL", qty: "5", side: "buy", type: "market", time_in_force: "day" }),
+    });
+    expect(bought.status).toBe(200);
+    await fake.waitFor(() => fake.positions.some((x) => x.symbol === "AAPL" && x.qty === "5"), "the position at the broker");
+    const { p } = await setupIn("single", "hybrid", { count: 0, fake });
+    await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1, "reconciliation");
+    const row = (rows: readonly { symbol: string; qty: number }[]) => rows.filter((r) => r.symbol === "AAPL").map((r) => ({ symbol: r.symbol, qty: r.qty }));
+    expect({ table: strategyPosition(p), status: row(statusDocument(p).positions), positions: row(positionsDocument(p).positions) }).toEqual({
+      table: 5,
+      status: [{ symbol: "AAPL", qty: 5 }],
+      positions: [{ symbol: "AAPL", qty: 5 }],
+    });
+  });
+});
