@@ -221,6 +221,16 @@ export class RiskEngine {
     if (this.ledger.mark(s, mid)) this.#watchLoss();
   }
 
+  /**
+   * The day's P&L the broker already has (reconciliation at startup: a restart in the middle of
+   * a day keeps the morning's loss): added to the ledger's, and the loss limit checked at once.
+   */
+  seedDayPnl(usd: number): void {
+    if (!Number.isFinite(usd)) return;
+    this.ledger.addDayPnl(usd);
+    this.#watchLoss();
+  }
+
   /** The broker's position (reconciliation at startup): no P&L. */
   setPosition(s: number, qty: number): void {
     this.ledger.setPosition(s, qty);

@@ -79,6 +79,11 @@ export class RiskLedger {
     this.positions[s] = qty;
   }
 
+  /** P&L made before this ledger existed (the broker's day so far, at startup), added to the day's. */
+  addDayPnl(usd: number): void {
+    this.#cash += usd;
+  }
+
   /** A new day: P&L counts from here, positions kept at their marks. */
   resetDay(): void {
     this.#cash = -this.#value;

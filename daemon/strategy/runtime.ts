@@ -197,6 +197,11 @@ export class StrategyRuntime implements StrategyContext {
       if (symbolId >= 0 && symbolId < this.symbols.length) this.risk.setPosition(symbolId, lastQty);
       return 0;
     }
+    if (kind === RecordKind.DAY_PNL) {
+      // The account's P&L of the day so far at the broker: the daily loss limit counts it.
+      this.risk.seedDayPnl(lastQty);
+      return 0;
+    }
     const e = orderId & (ORDER_TABLE - 1);
     const known = this.#oId[e] === orderId && this.#oLive[e] === 1;
     const sym = this.symbols[symbolId] ?? "";

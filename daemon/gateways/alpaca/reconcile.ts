@@ -8,6 +8,9 @@
  *    else, or before the journal existed), and the journal's open orders the broker no longer
  *    has open (their final status is looked up).
  * 3. Positions: the broker's, which the strategy then starts from.
+ * 4. The account's P&L of the day so far (`equity − last_equity`, last_equity being the equity at
+ *    the previous trading day's close): the daily loss limit starts from it, so a restart in the
+ *    middle of a day does not forget the morning's loss.
  *
  * What differed is reported (logged, `/status`); trading starts only once this is done.
  */
@@ -19,11 +22,13 @@ export interface ReconcileReport {
   brokerOnly: { clientOrderId: string; symbol: string; status: string }[];
   closedSince: { clientOrderId: string; status: string }[];
   positions: { symbol: string; qty: number; avgPrice: number }[];
+  /** equity − last_equity (USD), or null when the account could not be read (an error says why). */
+  dayPnl: number | null;
   errors: string[];
 }
 
 export async function reconcile(rest: AlpacaRest, journal: OrderJournal): Promise<ReconcileReport> {
-  const report: ReconcileReport = { inDoubt: [], brokerOnly: [], closedSince: [], positions: [], errors: [] };
+  const report: ReconcileReport = { inDoubt: [], brokerOnly: [], closedSince: [], positions: [], dayPnl: null, errors: [] };
   for (const o of journal.inDoubt()) {
     const r = await rest.orderByClientId(o.clientOrderId);
     if (r.kind === "found") {
@@ -56,6 +61,14 @@ export async function reconcile(rest: AlpacaRest, journal: OrderJournal): Promis
     for (const p of await rest.positions()) report.positions.push({ symbol: p.symbol, qty: Number(p.qty), avgPrice: Number(p.avg_entry_price) });
   } catch (e) {
     report.errors.push(`positions: ${(e as Error).message}`);
+  }
+  try {
+    const a = await rest.account();
+    const pnl = Number(a.equity) - Number(a.last_equity);
+    if (typeof a.equity !== "string" || typeof a.last_equity !== "string" || !Number.isFinite(pnl)) throw new Error(`no equity / last_equity in the account (equity ${JSON.stringify(a.equity)}, last_equity ${JSON.stringify(a.last_equity)})`);
+    report.dayPnl = pnl;
+  } catch (e) {
+    report.errors.push(`account (the day's P&L so far): ${(e as Error).message}`);
   }
   return report;
 }

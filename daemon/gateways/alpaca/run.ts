@@ -147,6 +147,10 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
       table.setPosition(s, p.qty, p.avgPrice);
       this.#emit(RecordKind.POSITION, s, 0, 0, p.qty, p.avgPrice, 0, 0, nowNs());
     }
+    if (report.dayPnl !== null) {
+      this.#emit(RecordKind.DAY_PNL, 0, 0, 0, report.dayPnl, 0, 0, 0, nowNs());
+      logLine("info", `the account's P&L today at the broker (equity − last_equity): ${report.dayPnl.toFixed(2)} USD; the daily loss limit starts from it`);
+    }
     logLine(
       report.errors.length > 0 ? "warn" : "info",
       `reconciled with the broker: ${report.inDoubt.length} in doubt resolved, ${report.brokerOnly.length} open at the broker unknown to the journal, ${report.closedSince.length} closed meanwhile, ${report.positions.length} positions` +

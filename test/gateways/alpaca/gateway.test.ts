@@ -256,3 +256,35 @@ describe("alpaca gateway against the fake: a position held before the start", ()
     });
   });
 });
+
+describe("alpaca gateway against the fake: the day's P&L before the start", () => {
+  test("a restart in the middle of a day keeps the day's loss at the broker (equity − last_equity): the loss limit counts it", async () => {
+    const fake = await FakeAlpacaServer.start();
+    cleanups.push(() => fake.close());
+    fake.setQuote("AAPL", "99.99", "100.01");
+    const bought = await fetch(`${fake.url}/v2/orders`, {
+      method: "POST",
+      headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ symbol: "AAPL", qty: "10", side: "buy", type: "market", time_in_force: "day" }),
+    });
+    expect(bought.status).toBe(200);
+    await fake.waitFor(() => fake.positions.some((x) => x.symbol === "AAPL" && x.qty === "10"), "the position at the broker");
+    const morning = (f: FakeAlpacaServer) => f.setQuote("AAPL", "89.99", "90.01"); // down ~10 a share
+    const { p } = await setupIn("single", "hybrid", { count: 0, fake, before: morning });
+    const brokerDayPnl = Number(fake.account.equity) - Number(fake.account.last_equity);
+    await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1, "reconciliation");
+    // The ledger books the position at the feed's first mark with no P&L of its own: what it
+    // holds of the loss is the broker's figure (the synthetic feed moves it by cents).
+    await waitUntil(() => Math.abs(statusDocument(p).risk_day.day_pnl - brokerDayPnl) < 2, "the day's P&L on /status");
+    const before = p.tradingStateName();
+    p.setRiskLimits({ ...p.riskLimits(), daily_loss_limit: Math.floor(-brokerDayPnl) - 10 });
+    await waitUntil(() => p.riskHalt !== null, "the loss-limit halt");
+    expect({ brokerLost: brokerDayPnl < -90, before, state: p.tradingStateName(), reason: p.riskHalt!.reason, nearTheBroker: Math.abs(p.riskHalt!.pnl - brokerDayPnl) < 5 }).toEqual({
+      brokerLost: true,
+      before: "active",
+      state: "halted",
+      reason: "daily_loss",
+      nearTheBroker: true,
+    });
+  });
+});
