@@ -12,7 +12,7 @@
  * | 1 | trading state: HALTED / PAUSED refuse, REDUCING only shrinking orders | halted, paused, reducing_only |
  * | 2 | daily loss (realized + unrealized ≤ −daily_loss_limit; also HALTS trading) | daily_loss |
  * | 3 | feed not stale (FEED_STALE, when refuse_when_feed_stale) | stale_data |
- * | 4 | broker reconciled, with request budget | broker_not_ready, broker_budget |
+ * | 4 | broker reconciled (BROKER_READY, and with Alpaca this worker has applied the RECONCILED record: the broker's positions and day P&L), with request budget | broker_not_ready, broker_budget |
  * | 5 | order shape (qty > 0, finite prices) | invalid_order |
  * | 6 | max_order_qty | max_order_qty |
  * | 7 | max_order_notional (limit price, or the touch for a market order) | max_order_notional |
@@ -72,6 +72,12 @@ export interface RiskEngineParts {
   book: QuoteBook;
   /** Risk has just halted trading (rare: once per halt). */
   onHalt?: (reason: RiskReason, pnl: number, limit: number) => void;
+  /**
+   * The broker reconciles at startup (Alpaca): no order passes until this engine has applied its
+   * RECONCILED record (`reconciled`), whatever BROKER_READY says, so the first orders are checked
+   * against the broker's positions and day P&L, not against nothing. Default false.
+   */
+  awaitReconciled?: boolean;
 }
 
 export class RiskEngine {
@@ -93,8 +99,11 @@ export class RiskEngine {
     this.#control = p.control;
     this.#book = p.book;
     this.#onHalt = p.onHalt;
+    this.#reconciled = !p.awaitReconciled;
     this.refreshLimits();
   }
+
+  #reconciled: boolean;
 
   /** Signed position per symbol id. */
   get positions(): Float64Array {
@@ -129,7 +138,7 @@ export class RiskEngine {
     }
     const early =
       checkFeedFresh(l.refuseWhenFeedStale && Atomics.load(words, W_FEED_STALE) === 1) ||
-      checkBroker(Atomics.load(words, W_BROKER_READY) === 1, Atomics.load(words, W_BROKER_BUDGET)) ||
+      checkBroker(this.#reconciled && Atomics.load(words, W_BROKER_READY) === 1, Atomics.load(words, W_BROKER_BUDGET)) ||
       checkOrderShape(qty, limitPx) ||
       checkOrderQty(qty, l);
     if (early !== RiskReason.OK) return early;
@@ -222,12 +231,14 @@ export class RiskEngine {
   }
 
   /**
-   * The day's P&L the broker already has (reconciliation at startup: a restart in the middle of
-   * a day keeps the morning's loss): added to the ledger's, and the loss limit checked at once.
+   * Startup reconciliation is applied (the broker's positions came before, by `setPosition`):
+   * orders may pass from now on. `dayPnl`, the account's P&L so far today at the broker, is
+   * added to the ledger's (a restart in the middle of a day keeps the morning's loss), and the
+   * loss limit is checked at once.
    */
-  seedDayPnl(usd: number): void {
-    if (!Number.isFinite(usd)) return;
-    this.ledger.addDayPnl(usd);
+  reconciled(dayPnl: number): void {
+    if (Number.isFinite(dayPnl)) this.ledger.addDayPnl(dayPnl);
+    this.#reconciled = true;
     this.#watchLoss();
   }
 

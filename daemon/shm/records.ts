@@ -25,7 +25,7 @@
  * | ORDER_CANCEL_ALL | — | — | — | — | — | — |
  * | ACK, FILL, REJECT, CANCELED, EXPIRED | orderId | side \| reason<<8 | last qty | last price | cum qty | leaves qty |
  * | POSITION | — | — | signed quantity | average price | — | — |
- * | DAY_PNL | — | — | the account's P&L of the day at the broker, USD | — | — | — |
+ * | RECONCILED | — | — | the account's P&L of the day at the broker, USD | — | — | — |
  *
  * Sizes are as the source sends them (Polygon's quote sizes are in round lots, per its spec).
  *
@@ -49,8 +49,11 @@ export const enum RecordKind {
   EXPIRED = 24,
   /** Sets the strategy's position in a symbol (after reconciliation at startup): p0 = signed qty, p1 = average price. */
   POSITION = 25,
-  /** The account's P&L so far today at the broker (after reconciliation at startup): p0 = USD. */
-  DAY_PNL = 26,
+  /**
+   * Startup reconciliation is done (every POSITION record came before it); p0 = the account's
+   * P&L so far today at the broker, USD. The strategy's risk lets orders through only after it.
+   */
+  RECONCILED = 26,
 }
 
 // Int32 word offsets within a slot.

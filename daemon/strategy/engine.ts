@@ -40,6 +40,8 @@ export interface EngineParts {
   riskLimits?: RiskLimitsBlock;
   /** Risk halted trading (the daily loss limit): rare, once per halt. */
   onRiskHalt?: (reason: RiskReason, pnl: number, limit: number) => void;
+  /** The broker reconciles at startup: orders wait for its RECONCILED record (`RiskEngineParts.awaitReconciled`). */
+  awaitReconciled?: boolean;
 }
 
 export class StrategyEngine {
@@ -76,6 +78,7 @@ export class StrategyEngine {
       control: p.control,
       book: p.book,
       onHalt: p.onRiskHalt,
+      awaitReconciled: p.awaitReconciled,
     });
     this.runtime = new StrategyRuntime(
       p.symbols,

@@ -197,9 +197,9 @@ export class StrategyRuntime implements StrategyContext {
       if (symbolId >= 0 && symbolId < this.symbols.length) this.risk.setPosition(symbolId, lastQty);
       return 0;
     }
-    if (kind === RecordKind.DAY_PNL) {
-      // The account's P&L of the day so far at the broker: the daily loss limit counts it.
-      this.risk.seedDayPnl(lastQty);
+    if (kind === RecordKind.RECONCILED) {
+      // Reconciliation done; the account's P&L of the day so far at the broker counts toward the loss limit.
+      this.risk.reconciled(lastQty);
       return 0;
     }
     const e = orderId & (ORDER_TABLE - 1);

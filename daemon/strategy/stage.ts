@@ -146,6 +146,7 @@ export class StrategyStage {
       onRiskHalt: (reason, pnl, limit) => {
         postMessage({ type: "risk-halt", reason: RISK_REASON_NAMES[reason], pnl, limit } satisfies WorkerMessage);
       },
+      awaitReconciled: cfg.broker.kind === "alpaca",
     });
     this.#timerNs = cfg.strategy.timer_interval_ms * 1e6;
     this.#nextTimer = nowNs() + this.#timerNs;

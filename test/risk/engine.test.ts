@@ -12,14 +12,14 @@ const SEC = 1e9;
 const T0 = 1_000 * SEC;
 
 /** An engine on fresh shared memory: broker ready, two symbols, no quote yet. */
-function rig(risk: Partial<RiskConfig> = {}) {
+function rig(risk: Partial<RiskConfig> = {}, awaitReconciled = false) {
   const limits = RiskLimitsBlock.create(RiskConfig.parse(risk));
   const control = new ControlBlock();
   control.set(W_BROKER_READY, 1);
   control.set(W_BROKER_BUDGET, 1_000);
   const book = QuoteBook.create(2);
   const halts: { reason: string; pnl: number; limit: number }[] = [];
-  const engine = new RiskEngine({ symbols: 2, limits, control, book, onHalt: (r, pnl, limit) => halts.push({ reason: RISK_REASON_NAMES[r], pnl, limit }) });
+  const engine = new RiskEngine({ symbols: 2, limits, control, book, onHalt: (r, pnl, limit) => halts.push({ reason: RISK_REASON_NAMES[r], pnl, limit }), awaitReconciled });
   /** A quote as the feed and the strategy worker see it: into the book, then to the engine. */
   const quote = (s: number, bid: number, ask: number, at = T0) => {
     book.writeQuote(s, bid, ask, 100, 100, at);
@@ -211,6 +211,24 @@ describe("P&L, gross exposure and the daily loss limit", () => {
       gross: 49_750,
       state: "active",
     });
+  });
+});
+
+describe("startup reconciliation (a broker that reconciles: Alpaca)", () => {
+  test("no order passes before this engine applied RECONCILED, even with BROKER_READY set; after it, the broker's day P&L counts", () => {
+    const r = rig({ duplicate_window_ms: 0 }, true);
+    r.quote(0, 99.75, 100.25);
+    const before = r.order("buy", 1, 100.25);
+    r.engine.setPosition(0, 10); // the broker's position came first
+    r.engine.reconciled(-50);
+    expect({ before, after: r.order("buy", 1, 100.25), pnl: r.engine.ledger.pnl(), position: r.engine.ledger.positions[0] }).toEqual({ before: "broker_not_ready", after: "ok", pnl: -50, position: 10 });
+  });
+
+  test("a day's loss at the broker beyond the limit halts at once, before any order", () => {
+    const r = rig({ daily_loss_limit: 1_000, duplicate_window_ms: 0 }, true);
+    r.quote(0, 99.75, 100.25);
+    r.engine.reconciled(-1_000.5);
+    expect({ state: r.state(), halts: r.halts, order: r.order("buy", 1, 100.25) }).toEqual({ state: "halted", halts: [{ reason: "daily_loss", pnl: -1_000.5, limit: 1_000 }], order: "halted" });
   });
 });
 

@@ -147,8 +147,9 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
       table.setPosition(s, p.qty, p.avgPrice);
       this.#emit(RecordKind.POSITION, s, 0, 0, p.qty, p.avgPrice, 0, 0, nowNs());
     }
-    if (report.dayPnl !== null) {
-      this.#emit(RecordKind.DAY_PNL, 0, 0, 0, report.dayPnl, 0, 0, 0, nowNs());
+    if (report.errors.length === 0 && report.dayPnl !== null) {
+      // Last: the strategy's risk lets orders through once it has applied this (after the positions).
+      this.#emit(RecordKind.RECONCILED, 0, 0, 0, report.dayPnl, 0, 0, 0, nowNs());
       logLine("info", `the account's P&L today at the broker (equity − last_equity): ${report.dayPnl.toFixed(2)} USD; the daily loss limit starts from it`);
     }
     logLine(
