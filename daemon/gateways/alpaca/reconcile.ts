@@ -8,9 +8,11 @@
  *    else, or before the journal existed), and the journal's open orders the broker no longer
  *    has open (their final status is looked up).
  * 3. Positions: the broker's, which the strategy then starts from.
- * 4. The account's P&L of the day so far (`equity − last_equity`, last_equity being the equity at
- *    the previous trading day's close): the daily loss limit starts from it, so a restart in the
- *    middle of a day does not forget the morning's loss.
+ * 4. The account's loss of the day so far (`equity − last_equity`, last_equity being the equity
+ *    at the previous trading day's close; a gain counts as 0): the daily loss limit starts from
+ *    it, so a restart in the middle of a day does not forget the morning's loss. It is the whole
+ *    account's (other symbols, trades by hand, a withdrawal), so it can only tighten the limit:
+ *    a gain or a deposit never loosens it.
  *
  * What differed is reported (logged, `/status`); trading starts only once this is done.
  */
@@ -22,7 +24,7 @@ export interface ReconcileReport {
   brokerOnly: { clientOrderId: string; symbol: string; status: string }[];
   closedSince: { clientOrderId: string; status: string }[];
   positions: { symbol: string; qty: number; avgPrice: number }[];
-  /** equity − last_equity (USD), or null when the account could not be read (an error says why). */
+  /** min(0, equity − last_equity) (USD), or null when the account could not be read (an error says why). */
   dayPnl: number | null;
   errors: string[];
 }
@@ -66,7 +68,7 @@ export async function reconcile(rest: AlpacaRest, journal: OrderJournal): Promis
     const a = await rest.account();
     const pnl = Number(a.equity) - Number(a.last_equity);
     if (typeof a.equity !== "string" || typeof a.last_equity !== "string" || !Number.isFinite(pnl)) throw new Error(`no equity / last_equity in the account (equity ${JSON.stringify(a.equity)}, last_equity ${JSON.stringify(a.last_equity)})`);
-    report.dayPnl = pnl;
+    report.dayPnl = Math.min(0, pnl);
   } catch (e) {
     report.errors.push(`account (the day's P&L so far): ${(e as Error).message}`);
   }

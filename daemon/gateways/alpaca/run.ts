@@ -150,7 +150,7 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
     if (report.errors.length === 0 && report.dayPnl !== null) {
       // Last: the strategy's risk lets orders through once it has applied this (after the positions).
       this.#emit(RecordKind.RECONCILED, 0, 0, 0, report.dayPnl, 0, 0, 0, nowNs());
-      logLine("info", `the account's P&L today at the broker (equity − last_equity): ${report.dayPnl.toFixed(2)} USD; the daily loss limit starts from it`);
+      logLine("info", `the account's loss today at the broker (equity − last_equity, a gain counted as 0): ${report.dayPnl.toFixed(2)} USD; the daily loss limit starts from it`);
     }
     logLine(
       report.errors.length > 0 ? "warn" : "info",

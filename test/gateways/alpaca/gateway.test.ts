@@ -288,3 +288,55 @@ describe("alpaca gateway against the fake: the day's P&L before the start", () =
     });
   });
 });
+
+describe("alpaca gateway against the fake: a gain before the start", () => {
+  test("the account's gain of the day (or a deposit) counts as 0: it never loosens the loss limit", async () => {
+    const fake = await FakeAlpacaServer.start();
+    cleanups.push(() => fake.close());
+    fake.setQuote("AAPL", "99.99", "100.01");
+    const bought = await fetch(`${fake.url}/v2/orders`, {
+      method: "POST",
+      headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ symbol: "AAPL", qty: "10", side: "buy", type: "market", time_in_force: "day" }),
+    });
+    expect(bought.status).toBe(200);
+    await fake.waitFor(() => fake.positions.some((x) => x.symbol === "AAPL" && x.qty === "10"), "the position at the broker");
+    const { p } = await setupIn("single", "hybrid", { count: 0, fake, before: (f) => f.setQuote("AAPL", "109.99", "110.01") });
+    const brokerDayPnl = Number(fake.account.equity) - Number(fake.account.last_equity);
+    await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1 && statusDocument(p).risk_day.started_at !== null, "reconciliation");
+    // The ledger's own P&L moves with the synthetic feed by cents a share: far from the broker's +100.
+    await waitUntil(() => Math.abs(statusDocument(p).risk_day.day_pnl) < 2, "the day's P&L on /status near 0");
+    expect({ brokerGained: brokerDayPnl > 90, dayPnlNearZero: Math.abs(statusDocument(p).risk_day.day_pnl) < 2 }).toEqual({ brokerGained: true, dayPnlNearZero: true });
+  });
+});
+
+describe("alpaca gateway against the fake: startup reconciliation gates the orders", () => {
+  test("a position at the broker is in force from the first order: max_position refuses every buy past it (single and split)", async () => {
+    for (const layout of ["single", "split"] as const) {
+      const fake = await FakeAlpacaServer.start();
+      cleanups.push(() => fake.close());
+      fake.setQuote("AAPL", "99.99", "100.01");
+      const bought = await fetch(`${fake.url}/v2/orders`, {
+        method: "POST",
+        headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
+        body: JSON.stringify({ symbol: "AAPL", qty: "5", side: "buy", type: "market", time_in_force: "day" }),
+      });
+      expect(bought.status).toBe(200);
+      await fake.waitFor(() => fake.positions.some((x) => x.symbol === "AAPL" && x.qty === "5"), "the position at the broker");
+      const before = fake.orders.length;
+      // The strategy tries a buy of 1 on every quote from the first one on.
+      const { p } = await setupIn(layout, "hybrid", { count: 1_000_000, fake, start: false });
+      p.setRiskLimits({ ...p.riskLimits(), max_position_qty: 5 });
+      await p.start();
+      await waitUntil(() => p.strategyMetrics.readCounters().risk_reject_max_position >= 100, "buys refused at the position limit");
+      expect({ layout, sentByTradingd: fake.orders.length - before }).toEqual({ layout, sentByTradingd: 0 });
+      await p.stop();
+    }
+  });
+
+  test("an account that cannot be read at startup: not reconciled, nothing sent, orders refused as broker_not_ready", async () => {
+    const { fake, p } = await setupIn("single", "hybrid", { count: 1_000_000, before: (f) => f.failNext({ status: 500, method: "GET", path: "/v2/account", count: 1_000 }) });
+    await waitUntil(() => p.strategyMetrics.readCounters().risk_reject_broker_not_ready >= 100, "orders refused while not reconciled");
+    expect({ ready: Atomics.load(p.control.words, W_BROKER_READY), orders: ordersAtBroker(fake).length }).toEqual({ ready: 0, orders: 0 });
+  });
+});
