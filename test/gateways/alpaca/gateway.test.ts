@@ -234,18 +234,23 @@ describe(`alpaca gateway against the fake (layout ${layout}, wait ${wait})`, () 
 });
 }
 
+/** A position of `qty` AAPL at the fake, bought by hand before tradingd starts (a market order, filled at once). */
+async function holdAtTheBroker(fake: FakeAlpacaServer, qty: number): Promise<void> {
+  const bought = await fetch(`${fake.url}/v2/orders`, {
+    method: "POST",
+    headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ symbol: "AAPL", qty: String(qty), side: "buy", type: "market", time_in_force: "day" }),
+  });
+  expect(bought.status).toBe(200);
+  await fake.waitFor(() => fake.positions.some((x) => x.symbol === "AAPL" && x.qty === String(qty)), "the position at the broker");
+}
+
 describe("alpaca gateway against the fake: a position held before the start", () => {
   test("the broker's position is the strategy's, and /status (so `ctl status`) and /positions show it though it has no fill in this run", async () => {
     const fake = await FakeAlpacaServer.start();
     cleanups.push(() => fake.close());
     fake.setQuote("AAPL", "99.99", "100.01");
-    const bought = await fetch(`${fake.url}/v2/orders`, {
-      method: "POST",
-      headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
-      body: JSON.stringify({ symbol: "AAPL", qty: "5", side: "buy", type: "market", time_in_force: "day" }),
-    });
-    expect(bought.status).toBe(200);
-    await fake.waitFor(() => fake.positions.some((x) => x.symbol === "AAPL" && x.qty === "5"), "the position at the broker");
+    await holdAtTheBroker(fake, 5);
     const { p } = await setupIn("single", "hybrid", { count: 0, fake });
     await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1, "reconciliation");
     const row = (rows: readonly { symbol: string; qty: number }[]) => rows.filter((r) => r.symbol === "AAPL").map((r) => ({ symbol: r.symbol, qty: r.qty }));
@@ -262,13 +267,7 @@ describe("alpaca gateway against the fake: the day's P&L before the start", () =
     const fake = await FakeAlpacaServer.start();
     cleanups.push(() => fake.close());
     fake.setQuote("AAPL", "99.99", "100.01");
-    const bought = await fetch(`${fake.url}/v2/orders`, {
-      method: "POST",
-      headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
-      body: JSON.stringify({ symbol: "AAPL", qty: "10", side: "buy", type: "market", time_in_force: "day" }),
-    });
-    expect(bought.status).toBe(200);
-    await fake.waitFor(() => fake.positions.some((x) => x.symbol === "AAPL" && x.qty === "10"), "the position at the broker");
+    await holdAtTheBroker(fake, 10);
     const morning = (f: FakeAlpacaServer) => f.setQuote("AAPL", "89.99", "90.01"); // down ~10 a share
     const { p } = await setupIn("single", "hybrid", { count: 0, fake, before: morning });
     const brokerDayPnl = Number(fake.account.equity) - Number(fake.account.last_equity);
@@ -294,13 +293,7 @@ describe("alpaca gateway against the fake: a gain before the start", () => {
     const fake = await FakeAlpacaServer.start();
     cleanups.push(() => fake.close());
     fake.setQuote("AAPL", "99.99", "100.01");
-    const bought = await fetch(`${fake.url}/v2/orders`, {
-      method: "POST",
-      headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
-      body: JSON.stringify({ symbol: "AAPL", qty: "10", side: "buy", type: "market", time_in_force: "day" }),
-    });
-    expect(bought.status).toBe(200);
-    await fake.waitFor(() => fake.positions.some((x) => x.symbol === "AAPL" && x.qty === "10"), "the position at the broker");
+    await holdAtTheBroker(fake, 10);
     const { p } = await setupIn("single", "hybrid", { count: 0, fake, before: (f) => f.setQuote("AAPL", "109.99", "110.01") });
     const brokerDayPnl = Number(fake.account.equity) - Number(fake.account.last_equity);
     await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1 && statusDocument(p).risk_day.started_at !== null, "reconciliation");
@@ -316,13 +309,7 @@ describe("alpaca gateway against the fake: startup reconciliation gates the orde
       const fake = await FakeAlpacaServer.start();
       cleanups.push(() => fake.close());
       fake.setQuote("AAPL", "99.99", "100.01");
-      const bought = await fetch(`${fake.url}/v2/orders`, {
-        method: "POST",
-        headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY, "content-type": "application/json" },
-        body: JSON.stringify({ symbol: "AAPL", qty: "5", side: "buy", type: "market", time_in_force: "day" }),
-      });
-      expect(bought.status).toBe(200);
-      await fake.waitFor(() => fake.positions.some((x) => x.symbol === "AAPL" && x.qty === "5"), "the position at the broker");
+      await holdAtTheBroker(fake, 5);
       const before = fake.orders.length;
       // The strategy tries a buy of 1 on every quote from the first one on.
       const { p } = await setupIn(layout, "hybrid", { count: 1_000_000, fake, start: false });
