@@ -29,6 +29,9 @@ import { reconcile } from "./reconcile.ts";
 import { drainOrders, executionMetrics, OperatorRequests, type ExecutionMetricsParts, type ExecutionStage, type OrderSink } from "../execution.ts";
 
 const log = logger("broker");
+/** Reconciliation that did not complete is tried again after this long, doubling up to the max. */
+const RECONCILE_RETRY_FIRST_MS = 1_000;
+const RECONCILE_RETRY_MAX_MS = 30_000;
 function logLine(level: "info" | "warn" | "error", message: string): void {
   log[level](message);
 }
@@ -123,20 +126,60 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
 
   /**
    * Connects the stream and the order connections and reconciles with the broker; sets
-   * BROKER_READY when reconciliation completed (it stays 0, and the log says why, otherwise).
+   * BROKER_READY when reconciliation completed. When it did not (the broker did not answer, an
+   * error: the log says which), BROKER_READY stays 0 and it is tried again in the background
+   * every 1, 2, 4 … 30 s until it completes or the daemon stops; operator requests are served
+   * meanwhile, and the strategy's risk refuses orders (broker_not_ready).
    */
   async connect(): Promise<void> {
-    const init = this.#init;
     const control = this.#control;
-    const rest = this.#rest;
-    const journal = this.#journal;
     this.#stream.start();
     try {
       await this.#transport.pool.ready(1, 10_000); // connections opened and verified before the first order
     } catch (e) {
       logLine("warn", `no order connection yet: ${(e as Error).message}`);
     }
-    const report = await reconcile(rest, journal);
+    const done = await this.#reconcileOnce();
+    this.#reconciled = true;
+
+    const m = this.#x.m;
+    const gHeartbeat = this.#x.gHeartbeat;
+    const gOpen = this.#x.gOpen;
+    this.#housekeeping = setInterval(() => {
+      control.set(W_BROKER_BUDGET, this.#budget.remaining());
+      m.set(gHeartbeat, nowNs());
+      m.set(gOpen, this.#gateway.openOrders());
+    }, 100);
+    if (!done) void this.#reconcileAgain();
+  }
+
+  #closed = false;
+
+  /** Reconciliation tried again after a failure, with a doubling wait up to 30 s, until it completes or the daemon stops. */
+  async #reconcileAgain(): Promise<void> {
+    for (let waitMs = RECONCILE_RETRY_FIRST_MS; ; waitMs = Math.min(RECONCILE_RETRY_MAX_MS, waitMs * 2)) {
+      logLine("error", `not trading: reconciliation did not complete (see above); trying again in ${waitMs / 1000} s`);
+      const until = Date.now() + waitMs;
+      while (Date.now() < until) {
+        if (this.#closed || this.finished()) return;
+        await Bun.sleep(Math.min(100, until - Date.now()));
+      }
+      if (this.#closed || this.finished()) return;
+      try {
+        if (await this.#reconcileOnce()) return;
+      } catch (e) {
+        if (this.#closed) return;
+        logLine("error", `reconciliation failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** One reconciliation; true when it completed (BROKER_READY set). */
+  async #reconcileOnce(): Promise<boolean> {
+    const init = this.#init;
+    const control = this.#control;
+    const report = await reconcile(this.#rest, this.#journal);
+    if (this.#closed) return false;
     const table = this.#table;
     for (const p of report.positions) {
       const s = init.symbols.indexOf(p.symbol);
@@ -160,18 +203,9 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
     for (const d of report.inDoubt) logLine("info", `  in doubt ${d.clientOrderId}: ${d.outcome}`);
     for (const b of report.brokerOnly) logLine("warn", `  open at the broker, not in the journal: ${b.clientOrderId} ${b.symbol} ${b.status}`);
     control.set(W_BROKER_BUDGET, this.#budget.remaining());
-    if (report.errors.length === 0) control.set(W_BROKER_READY, 1);
-    else logLine("error", "not trading: reconciliation did not complete (see above); restart once the broker answers");
-    this.#reconciled = true;
-
-    const m = this.#x.m;
-    const gHeartbeat = this.#x.gHeartbeat;
-    const gOpen = this.#x.gOpen;
-    this.#housekeeping = setInterval(() => {
-      control.set(W_BROKER_BUDGET, this.#budget.remaining());
-      m.set(gHeartbeat, nowNs());
-      m.set(gOpen, this.#gateway.openOrders());
-    }, 100);
+    if (report.errors.length > 0) return false;
+    control.set(W_BROKER_READY, 1);
+    return true;
   }
 
   // OrderSink
@@ -217,6 +251,7 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
   }
 
   close(): void {
+    this.#closed = true;
     if (this.#housekeeping !== null) clearInterval(this.#housekeeping);
     this.#gateway.stop();
     this.#stream.stop();

@@ -321,6 +321,15 @@ describe("alpaca gateway against the fake: startup reconciliation gates the orde
     }
   });
 
+  test("reconciliation that failed is tried again: once the account answers, trading starts (the one order goes out once)", async () => {
+    const { fake, p } = await setupIn("single", "hybrid", { count: 1, before: (f) => f.failNext({ status: 503, method: "GET", path: "/v2/account", count: 2 }) });
+    await waitUntil(() => p.strategyMetrics.readCounters().risk_reject_broker_not_ready > 0, "an order refused while not reconciled");
+    const refusedFirst = Atomics.load(p.control.words, W_BROKER_READY);
+    await waitUntil(() => ordersAtBroker(fake).length === 1 && exec(p).acks === 1, "the order, after the third try (1 s, then 2 s)");
+    const accountReads = fake.requests.filter((r) => r.method === "GET" && r.path === "/v2/account").length;
+    expect({ refusedFirst, ready: Atomics.load(p.control.words, W_BROKER_READY), accountReads, orders: ordersAtBroker(fake).length }).toEqual({ refusedFirst: 0, ready: 1, accountReads: 3, orders: 1 });
+  });
+
   test("an account that cannot be read at startup: not reconciled, nothing sent, orders refused as broker_not_ready", async () => {
     const { fake, p } = await setupIn("single", "hybrid", { count: 1_000_000, before: (f) => f.failNext({ status: 500, method: "GET", path: "/v2/account", count: 1_000 }) });
     await waitUntil(() => p.strategyMetrics.readCounters().risk_reject_broker_not_ready >= 100, "orders refused while not reconciled");
