@@ -274,16 +274,17 @@ describe("alpaca gateway against the fake: the day's P&L before the start", () =
     await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1, "reconciliation");
     // The ledger books the position at the feed's first mark with no P&L of its own: what it
     // holds of the loss is the broker's figure (the synthetic feed moves it by cents).
-    await waitUntil(() => Math.abs(statusDocument(p).risk_day.day_pnl - brokerDayPnl) < 2, "the day's P&L on /status");
+    await waitUntil(() => Math.abs(statusDocument(p).risk_day.day_pnl - brokerDayPnl) < 10, "the day's P&L on /status");
     const before = p.tradingStateName();
     p.setRiskLimits({ ...p.riskLimits(), daily_loss_limit: Math.floor(-brokerDayPnl) - 10 });
     await waitUntil(() => p.riskHalt !== null, "the loss-limit halt");
-    expect({ brokerLost: brokerDayPnl < -90, before, state: p.tradingStateName(), reason: p.riskHalt!.reason, nearTheBroker: Math.abs(p.riskHalt!.pnl - brokerDayPnl) < 5 }).toEqual({
+    // Without the broker's figure the ledger's P&L would be the feed's drift on 10 shares (cents): no halt.
+    expect({ brokerLost: brokerDayPnl < -90, before, state: p.tradingStateName(), reason: p.riskHalt!.reason, atTheLimit: p.riskHalt!.pnl <= -p.riskHalt!.limit }).toEqual({
       brokerLost: true,
       before: "active",
       state: "halted",
       reason: "daily_loss",
-      nearTheBroker: true,
+      atTheLimit: true,
     });
   });
 });
@@ -297,9 +298,10 @@ describe("alpaca gateway against the fake: a gain before the start", () => {
     const { p } = await setupIn("single", "hybrid", { count: 0, fake, before: (f) => f.setQuote("AAPL", "109.99", "110.01") });
     const brokerDayPnl = Number(fake.account.equity) - Number(fake.account.last_equity);
     await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1 && statusDocument(p).risk_day.started_at !== null, "reconciliation");
-    // The ledger's own P&L moves with the synthetic feed by cents a share: far from the broker's +100.
-    await waitUntil(() => Math.abs(statusDocument(p).risk_day.day_pnl) < 2, "the day's P&L on /status near 0");
-    expect({ brokerGained: brokerDayPnl > 90, dayPnlNearZero: Math.abs(statusDocument(p).risk_day.day_pnl) < 2 }).toEqual({ brokerGained: true, dayPnlNearZero: true });
+    expect(brokerDayPnl).toBeGreaterThan(90);
+    // The assertion is the wait: the ledger's own P&L moves with the synthetic feed by cents a
+    // share, so with the broker's +100 counted it would stay near +100 and this would time out.
+    await waitUntil(() => Math.abs(statusDocument(p).risk_day.day_pnl) < 10, "the day's P&L on /status near 0, not the broker's gain");
   });
 });
 
