@@ -24,13 +24,15 @@ export interface ReconcileReport {
   brokerOnly: { clientOrderId: string; symbol: string; status: string }[];
   closedSince: { clientOrderId: string; status: string }[];
   positions: { symbol: string; qty: number; avgPrice: number }[];
+  /** The positions were read (the broker lists only symbols held: any other symbol is flat). */
+  positionsRead: boolean;
   /** min(0, equity − last_equity) (USD), or null when the account could not be read (an error says why). */
   dayPnl: number | null;
   errors: string[];
 }
 
 export async function reconcile(rest: AlpacaRest, journal: OrderJournal): Promise<ReconcileReport> {
-  const report: ReconcileReport = { inDoubt: [], brokerOnly: [], closedSince: [], positions: [], dayPnl: null, errors: [] };
+  const report: ReconcileReport = { inDoubt: [], brokerOnly: [], closedSince: [], positions: [], positionsRead: false, dayPnl: null, errors: [] };
   for (const o of journal.inDoubt()) {
     const r = await rest.orderByClientId(o.clientOrderId);
     if (r.kind === "found") {
@@ -61,6 +63,7 @@ export async function reconcile(rest: AlpacaRest, journal: OrderJournal): Promis
   }
   try {
     for (const p of await rest.positions()) report.positions.push({ symbol: p.symbol, qty: Number(p.qty), avgPrice: Number(p.avg_entry_price) });
+    report.positionsRead = true;
   } catch (e) {
     report.errors.push(`positions: ${(e as Error).message}`);
   }

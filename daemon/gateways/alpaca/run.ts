@@ -181,14 +181,15 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
     const report = await reconcile(this.#rest, this.#journal);
     if (this.#closed) return false;
     const table = this.#table;
-    for (const p of report.positions) {
-      const s = init.symbols.indexOf(p.symbol);
-      if (s < 0) {
-        logLine("warn", `the broker holds ${p.qty} ${p.symbol}, a symbol not in this config`);
-        continue;
-      }
-      table.setPosition(s, p.qty, p.avgPrice);
-      this.#emit(RecordKind.POSITION, s, 0, 0, p.qty, p.avgPrice, 0, 0, nowNs());
+    if (report.positionsRead) {
+      // Every symbol of the config, flat unless the broker lists it: a try after a failed one
+      // must not leave a position the broker no longer holds.
+      for (const p of report.positions) if (!init.symbols.includes(p.symbol)) logLine("warn", `the broker holds ${p.qty} ${p.symbol}, a symbol not in this config`);
+      init.symbols.forEach((symbol, s) => {
+        const p = report.positions.find((x) => x.symbol === symbol);
+        table.setPosition(s, p?.qty ?? 0, p?.avgPrice ?? 0);
+        this.#emit(RecordKind.POSITION, s, 0, 0, p?.qty ?? 0, p?.avgPrice ?? 0, 0, 0, nowNs());
+      });
     }
     if (report.errors.length === 0 && report.dayPnl !== null) {
       // Last: the strategy's risk lets orders through once it has applied this (after the positions).

@@ -332,6 +332,22 @@ describe("alpaca gateway against the fake: startup reconciliation gates the orde
     expect({ refusedFirst, ready: Atomics.load(p.control.words, W_BROKER_READY), accountReads, orders: ordersAtBroker(fake).length }).toEqual({ refusedFirst: 0, ready: 1, accountReads: 3, orders: 1 });
   });
 
+  test("a try after a failed one takes the broker's positions afresh: one closed meanwhile is flat", async () => {
+    const fake = await FakeAlpacaServer.start();
+    cleanups.push(() => fake.close());
+    fake.setQuote("AAPL", "99.99", "100.01");
+    await holdAtTheBroker(fake, 5);
+    const { p } = await setupIn("single", "hybrid", { count: 0, fake, before: (f) => f.failNext({ status: 503, method: "GET", path: "/v2/account", count: 1 }) });
+    await waitUntil(() => strategyPosition(p) === 5, "the first try's position");
+    const firstTryReady = Atomics.load(p.control.words, W_BROKER_READY);
+    fake.stallStream(); // the closing fill is not told on the stream: only the second try can see it
+    const closed = await fetch(`${fake.url}/v2/positions/AAPL`, { method: "DELETE", headers: { "APCA-API-KEY-ID": DEFAULT_KEY_ID, "APCA-API-SECRET-KEY": DEFAULT_SECRET_KEY } });
+    expect(closed.status).toBe(200);
+    await fake.waitFor(() => !fake.positions.some((x) => x.symbol === "AAPL"), "the position closed at the broker");
+    await waitUntil(() => Atomics.load(p.control.words, W_BROKER_READY) === 1, "the second try");
+    expect({ firstTryReady, position: strategyPosition(p), status: statusDocument(p).positions.filter((x) => x.symbol === "AAPL").map((x) => x.qty) }).toEqual({ firstTryReady: 0, position: 0, status: [] });
+  });
+
   test("an account that cannot be read at startup: not reconciled, nothing sent, orders refused as broker_not_ready", async () => {
     const { fake, p } = await setupIn("single", "hybrid", { count: 1_000_000, before: (f) => f.failNext({ status: 500, method: "GET", path: "/v2/account", count: 1_000 }) });
     await waitUntil(() => p.strategyMetrics.readCounters().risk_reject_broker_not_ready >= 100, "orders refused while not reconciled");
