@@ -54,7 +54,13 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
   readonly #operator: OperatorRequests;
   readonly #emit: (kind: RecordKind, sym: number, orderId: number, b: number, lastQty: number, lastPx: number, cum: number, leaves: number, tickRecvNs: number) => void;
   #housekeeping: ReturnType<typeof setInterval> | null = null;
-  #reconciled = false;
+  /**
+   * The first reconciliation was tried (completed or not): turns serve the order ring and the
+   * operator's requests from then on (the strategy's risk sends orders only once it completed).
+   */
+  #serving = false;
+  /** `close` was called: a reconciliation still running or waiting to be tried again stops. */
+  #closed = false;
 
   /** Opens the journal and builds the clients; throws (JournalError) when the journal cannot be used. */
   static open(init: WorkerInit): AlpacaExecution {
@@ -119,9 +125,9 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
       },
     );
     const operator = (this.#operator = new OperatorRequests(control));
-    // Orders wait on the ring until reconciliation is done (risk refuses new ones before it).
-    // Orders and operator requests are served once reconciled (turn() takes nothing before).
-    this.hasWork = () => (this.#reconciled && (orders.available() > 0 || operator.pending())) || stopRequested();
+    // Orders and operator requests are served once the first reconciliation was tried (turn()
+    // takes nothing before); risk sends no order before a reconciliation completed.
+    this.hasWork = () => (this.#serving && (orders.available() > 0 || operator.pending())) || stopRequested();
   }
 
   /**
@@ -140,7 +146,7 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
       logLine("warn", `no order connection yet: ${(e as Error).message}`);
     }
     const done = await this.#reconcileOnce();
-    this.#reconciled = true;
+    this.#serving = true;
 
     const m = this.#x.m;
     const gHeartbeat = this.#x.gHeartbeat;
@@ -152,8 +158,6 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
     }, 100);
     if (!done) void this.#reconcileAgain();
   }
-
-  #closed = false;
 
   /** Reconciliation tried again after a failure, with a doubling wait up to 30 s, until it completes or the daemon stops. */
   async #reconcileAgain(): Promise<void> {
@@ -229,7 +233,7 @@ export class AlpacaExecution implements ExecutionStage, OrderSink {
   }
 
   turn(): boolean {
-    if (!this.#reconciled) return false;
+    if (!this.#serving) return false;
     if (this.#operator.pending()) {
       const gateway = this.#gateway;
       this.#operator.serve(
